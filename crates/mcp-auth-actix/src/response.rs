@@ -1,0 +1,31 @@
+//! Turning a core [`ErrorResponse`] into an actix-web response: the only place status codes and
+//! headers of refusals are written (the header list itself is
+//! [`mcp_auth_core::guard::refusal_headers`], shared with every adapter).
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use mcp_auth_core::AuthError;
+use mcp_auth_core::ErrorResponse;
+use mcp_auth_core::challenge::ChallengeContext;
+use mcp_auth_core::guard::refusal_headers;
+
+/// Renders `err` for `ctx`.
+pub(crate) fn error_response(err: &AuthError, ctx: &ChallengeContext) -> HttpResponse {
+    into_response(err.to_response(ctx))
+}
+
+/// Renders a core [`ErrorResponse`].
+pub(crate) fn into_response(wire: ErrorResponse) -> HttpResponse {
+    let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = refusal_headers(&wire);
+    let mut response = HttpResponse::with_body(status, wire.body).map_into_boxed_body();
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}

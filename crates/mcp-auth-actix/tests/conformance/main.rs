@@ -1,0 +1,17 @@
+//! The shared conformance suite (`mcp_auth_testkit::conformance`) against the actix-web
+//! adapter: exact statuses, challenges, headers and bodies (`actix::*`), and every case run
+//! against the axum adapter too, failing on any difference between the two (`parity::*`).
+
+#![allow(clippy::unwrap_used, reason = "tests")]
+
+mod app;
+#[path = "../../../mcp-auth-axum/tests/conformance/app.rs"]
+mod axum_app;
+
+mod actix {
+    mcp_auth_testkit::conformance_tests!(crate::app::Actix);
+}
+
+mod parity {
+    mcp_auth_testkit::conformance_compare!(crate::axum_app::Axum, crate::app::Actix);
+}

@@ -1,0 +1,210 @@
+//! Reading the bearer token from a request (RFC 6750 section 2), shared by every adapter.
+//!
+//! Only the `Authorization` request header is read (section 2.1). The form-encoded body method
+//! (section 2.2) is not supported, and a token in the URI query (section 2.3) is refused with
+//! `invalid_request`: RFC 9700 section 4.3.2 and the MCP authorization spec forbid it.
+//!
+//! # Example
+//!
+//! ```
+//! use mcp_auth_core::bearer::extract_bearer;
+//! use mcp_auth_core::{AuthError, InvalidRequestReason};
+//!
+//! let token = extract_bearer([b"bearer abc.def.ghi".as_slice()], None).unwrap();
+//! assert_eq!(token.expose_secret(), "abc.def.ghi");
+//!
+//! let twice = extract_bearer([b"Bearer a".as_slice(), b"Bearer b".as_slice()], None);
+//! assert!(matches!(twice, Err(AuthError::InvalidRequest(InvalidRequestReason::DuplicateAuthorization))));
+//! ```
+
+use crate::error::{AuthError, InvalidRequestReason};
+use crate::secret::BearerToken;
+
+/// Reads the one bearer token of a request.
+///
+/// `authorization` yields the raw values of every `Authorization` header; `query` is the raw
+/// request URI query, if any.
+///
+/// # Errors
+///
+/// - [`AuthError::InvalidRequest`] with [`InvalidRequestReason::TokenInQuery`] when the query has
+///   an `access_token` parameter (checked first: a request may not use two methods either);
+/// - [`AuthError::MissingToken`] when there is no `Authorization` header;
+/// - [`InvalidRequestReason::DuplicateAuthorization`] for more than one header;
+/// - [`InvalidRequestReason::MalformedAuthorization`] when the value is not
+///   `Bearer 1*SP b64token` (scheme case-insensitive, RFC 9110 section 11.1).
+pub fn extract_bearer<'a, I>(
+    authorization: I,
+    query: Option<&str>,
+) -> Result<BearerToken, AuthError>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    if query.is_some_and(query_has_access_token) {
+        return Err(AuthError::InvalidRequest(
+            InvalidRequestReason::TokenInQuery,
+        ));
+    }
+    let mut values = authorization.into_iter();
+    let Some(value) = values.next() else {
+        return Err(AuthError::MissingToken);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::InvalidRequest(
+            InvalidRequestReason::DuplicateAuthorization,
+        ));
+    }
+    parse_bearer_credentials(value)
+        .map(BearerToken::new)
+        .ok_or(AuthError::InvalidRequest(
+            InvalidRequestReason::MalformedAuthorization,
+        ))
+}
+
+/// Parses `Bearer 1*SP b64token`; returns the token.
+fn parse_bearer_credentials(value: &[u8]) -> Option<&str> {
+    let value = std::str::from_utf8(value).ok()?;
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || !rest.starts_with(' ') {
+        return None;
+    }
+    let token = rest.trim_start_matches(' ');
+    is_b64token(token).then_some(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 section 2.1).
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// Whether a raw query string has an `access_token` parameter (any value), its name compared
+/// after form-urlencoded decoding, as a server framework would decode it.
+fn query_has_access_token(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| decode_component(pair.split('=').next().unwrap_or_default()) == b"access_token")
+}
+
+/// Decodes `application/x-www-form-urlencoded` text: `%XX` escapes and `+` for space; a `%`
+/// not followed by two hex digits stays as it is.
+fn decode_component(raw: &str) -> Vec<u8> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| raw.get(i + 1..i + 3))
+            .flatten()
+            .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[i], escaped) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(value: &str) -> Result<BearerToken, AuthError> {
+        extract_bearer([value.as_bytes()], None)
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        for v in [
+            "Bearer t0k.en",
+            "bearer t0k.en",
+            "BEARER t0k.en",
+            "BeArEr   t0k.en",
+        ] {
+            assert_eq!(one(v).unwrap().expose_secret(), "t0k.en", "{v}");
+        }
+    }
+
+    #[test]
+    fn malformed_credentials_are_invalid_request() {
+        for v in [
+            "Bearer",
+            "Bearer ",
+            "Bearertoken",
+            "Basic dXNlcjpwYXNz",
+            "Bearer a b",
+            "Bearer a\"b",
+            "Bearer =",
+            "Bearer a,b",
+        ] {
+            assert!(
+                matches!(
+                    one(v),
+                    Err(AuthError::InvalidRequest(
+                        InvalidRequestReason::MalformedAuthorization
+                    ))
+                ),
+                "{v}"
+            );
+        }
+        assert!(one("Bearer abc==").is_ok());
+    }
+
+    #[test]
+    fn no_header_is_missing_token() {
+        assert!(matches!(
+            extract_bearer(std::iter::empty(), None),
+            Err(AuthError::MissingToken)
+        ));
+        assert!(matches!(
+            extract_bearer(std::iter::empty(), Some("a=b")),
+            Err(AuthError::MissingToken)
+        ));
+    }
+
+    #[test]
+    fn query_token_is_refused_even_with_header() {
+        for q in [
+            "access_token=x",
+            "a=b&access_token=x",
+            "access%5ftoken=x",
+            "access_token",
+        ] {
+            assert!(
+                matches!(
+                    extract_bearer([b"Bearer x".as_slice()], Some(q)),
+                    Err(AuthError::InvalidRequest(
+                        InvalidRequestReason::TokenInQuery
+                    ))
+                ),
+                "{q}"
+            );
+        }
+        for q in [
+            "my_access_token=1",
+            "ACCESS%5FTOKEN=1",
+            "access+token=1",
+            "access_token%=1",
+            "%",
+        ] {
+            assert!(
+                extract_bearer([b"Bearer x".as_slice()], Some(q)).is_ok(),
+                "{q}"
+            );
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! A validation cache: skips signature checks for tokens seen recently (feature `cache`).
+//!
+//! Keyed by the SHA-256 of the token, so the cache never holds a token. Only successes are
+//! cached. An entry lives for `min(ttl, exp - now)`, and `exp` is checked again on every hit, so
+//! a cached token is never accepted after it expires (a fixed-TTL cache would accept it for up to
+//! the TTL). Capacity is bounded: memory stays flat under a flood of distinct tokens.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use mcp_auth_core::cache::{CacheConfig, CachedValidator};
+//! use mcp_auth_core::{validator_fn, BearerToken, Principal, TokenValidator};
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap(); rt.block_on(async {
+//! let inner = validator_fn(|_token: BearerToken| async {
+//!     Ok(Principal::builder("alice").expires_at_unix(u64::MAX / 2).build())
+//! });
+//! let cached = CachedValidator::new(inner, CacheConfig::default().max_capacity(1_000).ttl(Duration::from_secs(60)));
+//! let token = BearerToken::new("t");
+//! assert_eq!(cached.validate(&token).await.unwrap().subject(), "alice");
+//! assert_eq!(cached.validate(&token).await.unwrap().subject(), "alice"); // served from the cache
+//! # });
+//! ```
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use moka::Expiry;
+use moka::future::Cache;
+
+use crate::clock::{SharedClock, system_clock};
+use crate::error::AuthError;
+use crate::principal::Principal;
+use crate::secret::BearerToken;
+use crate::validator::TokenValidator;
+
+/// Settings of a [`CachedValidator`].
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    max_capacity: u64,
+    ttl: Duration,
+    clock: SharedClock,
+}
+
+impl Default for CacheConfig {
+    /// 10,000 entries, 5 minutes, the system clock.
+    fn default() -> Self {
+        Self {
+            max_capacity: 10_000,
+            ttl: Duration::from_secs(300),
+            clock: system_clock(),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Maximum number of cached principals.
+    pub fn max_capacity(mut self, entries: u64) -> Self {
+        self.max_capacity = entries;
+        self
+    }
+
+    /// Longest time an entry lives (shortened to the token's remaining lifetime).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The clock used to compare `exp` (inject a manual clock in tests).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    principal: Principal,
+    epoch: u64,
+    lifetime: Duration,
+}
+
+struct EntryLifetime;
+
+impl Expiry<[u8; 32], Entry> for EntryLifetime {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        value: &Entry,
+        _created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.lifetime)
+    }
+}
+
+/// Wraps a validator with a bounded cache of recent successes.
+pub struct CachedValidator<V> {
+    inner: V,
+    cache: Cache<[u8; 32], Entry>,
+    ttl: Duration,
+    clock: SharedClock,
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for CachedValidator<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedValidator")
+            .field("inner", &self.inner)
+            .field("entries", &self.cache.entry_count())
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+impl<V: TokenValidator> CachedValidator<V> {
+    /// Wraps `inner`.
+    pub fn new(inner: V, config: CacheConfig) -> Self {
+        let cache = Cache::builder()
+            .max_capacity(config.max_capacity)
+            .expire_after(EntryLifetime)
+            .build();
+        Self {
+            inner,
+            cache,
+            ttl: config.ttl,
+            clock: config.clock,
+        }
+    }
+
+    /// The wrapped validator.
+    pub fn get_ref(&self) -> &V {
+        &self.inner
+    }
+
+    /// Drops every cached entry (e.g. after a key was revoked).
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
+    }
+
+    /// Number of cached entries (approximate; moka counts lazily).
+    pub fn entry_count(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// Runs pending cache maintenance; useful before reading [`CachedValidator::entry_count`].
+    pub async fn run_pending_tasks(&self) {
+        self.cache.run_pending_tasks().await;
+    }
+}
+
+#[async_trait]
+impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        let key = token.digest();
+        let now = self.clock.unix_now();
+        // Read before validating: if the epoch moves meanwhile, the entry is already void.
+        let epoch = self.inner.cache_epoch();
+        if let Some(entry) = self.cache.get(&key).await {
+            // Recheck exp on every hit: moka's timer and our clock may disagree, and an expired
+            // token must never pass. An entry from another epoch (a key was withdrawn since) is
+            // validated afresh.
+            if entry.epoch == epoch
+                && entry
+                    .principal
+                    .expires_at_unix()
+                    .is_some_and(|exp| exp > now)
+            {
+                return Ok(entry.principal);
+            }
+            self.cache.invalidate(&key).await;
+        }
+        let principal = self.inner.validate(token).await?;
+        // A principal without exp is not cached: its lifetime is unknown.
+        if let Some(exp) = principal.expires_at_unix() {
+            let remaining = Duration::from_secs(exp.saturating_sub(now));
+            let lifetime = remaining.min(self.ttl);
+            if !lifetime.is_zero() {
+                let entry = Entry {
+                    principal: principal.clone(),
+                    epoch,
+                    lifetime,
+                };
+                self.cache.insert(key, entry).await;
+            }
+        }
+        Ok(principal)
+    }
+
+    fn cache_epoch(&self) -> u64 {
+        self.inner.cache_epoch()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::error::InvalidTokenReason;
+    use crate::validator::validator_fn;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn counting(exp: u64, calls: Arc<AtomicUsize>, clock: ManualClock) -> impl TokenValidator {
+        validator_fn(move |_t: BearerToken| {
+            let calls = calls.clone();
+            let clock = clock.clone();
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if crate::clock::Clock::unix_now(&clock) >= exp {
+                    return Err(AuthError::InvalidToken(InvalidTokenReason::Expired));
+                }
+                Ok(Principal::builder("s").expires_at_unix(exp).build())
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn hit_skips_inner_and_expired_entry_is_refused() {
+        let clock = ManualClock::at_unix(1_000);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = CachedValidator::new(
+            counting(1_010, calls.clone(), clock.clone()),
+            CacheConfig::default().clock(Arc::new(clock.clone())),
+        );
+        let token = BearerToken::new("t");
+        cached.validate(&token).await.unwrap();
+        cached.validate(&token).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(Duration::from_secs(10));
+        let err = cached.validate(&token).await.unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::InvalidToken(InvalidTokenReason::Expired)
+        ));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[derive(Debug)]
+    struct Epoch(Arc<std::sync::atomic::AtomicU64>, Arc<AtomicUsize>);
+
+    #[async_trait]
+    impl TokenValidator for Epoch {
+        async fn validate(&self, _token: &BearerToken) -> Result<Principal, AuthError> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            Ok(Principal::builder("s")
+                .expires_at_unix(u64::MAX / 2)
+                .build())
+        }
+
+        fn cache_epoch(&self) -> u64 {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_epoch_voids_cached_entries() {
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached =
+            CachedValidator::new(Epoch(epoch.clone(), calls.clone()), CacheConfig::default());
+        let token = BearerToken::new("t");
+        cached.validate(&token).await.unwrap();
+        cached.validate(&token).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        epoch.store(1, Ordering::SeqCst);
+        cached.validate(&token).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn failures_are_not_cached() {
+        let clock = ManualClock::at_unix(2_000);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = CachedValidator::new(
+            counting(1_000, calls.clone(), clock.clone()),
+            CacheConfig::default().clock(Arc::new(clock)),
+        );
+        let token = BearerToken::new("t");
+        assert!(cached.validate(&token).await.is_err());
+        assert!(cached.validate(&token).await.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn capacity_is_bounded() {
+        let clock = ManualClock::at_unix(1_000);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = CachedValidator::new(
+            counting(u64::MAX, calls, clock.clone()),
+            CacheConfig::default()
+                .max_capacity(100)
+                .clock(Arc::new(clock)),
+        );
+        for i in 0..5_000 {
+            cached
+                .validate(&BearerToken::new(format!("t{i}")))
+                .await
+                .unwrap();
+        }
+        cached.run_pending_tasks().await;
+        assert!(cached.entry_count() <= 100, "{}", cached.entry_count());
+    }
+}

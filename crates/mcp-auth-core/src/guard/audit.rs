@@ -1,0 +1,74 @@
+//! Audit events: who (subject, client, token fingerprint), what (method, path, tool), outcome.
+//!
+//! Emitted through `tracing` with target `mcp_auth::audit`, so they can be routed to their own
+//! sink. Tokens never appear; their SHA-256 prefix does.
+
+use crate::error::AuthError;
+use crate::principal::Principal;
+use crate::secret::Fingerprint;
+
+/// The audit target.
+pub const AUDIT_TARGET: &str = "mcp_auth::audit";
+
+pub(crate) fn allowed(
+    principal: &Principal,
+    token: Fingerprint,
+    method: &str,
+    path: &str,
+    tools: &[String],
+) {
+    tracing::info!(
+        target: AUDIT_TARGET,
+        outcome = "allowed",
+        subject = principal.subject(),
+        client_id = principal.client_id().unwrap_or(""),
+        token = %token,
+        method,
+        path,
+        tools = %tools.join(","),
+    );
+}
+
+pub(crate) fn refused(
+    err: &AuthError,
+    token: Option<Fingerprint>,
+    subject: Option<&str>,
+    method: &str,
+    path: &str,
+) {
+    let token = token.map(|t| t.to_string()).unwrap_or_default();
+    if err.is_server_fault() {
+        // Internal faults are logged in full here and answered without detail.
+        tracing::error!(
+            target: AUDIT_TARGET,
+            outcome = "error",
+            error = %err,
+            source = ?std::error::Error::source(err),
+            token,
+            method,
+            path,
+        );
+    } else {
+        tracing::info!(
+            target: AUDIT_TARGET,
+            outcome = "refused",
+            reason = %err,
+            subject = subject.unwrap_or(""),
+            token,
+            method,
+            path,
+        );
+    }
+}
+
+pub(crate) fn foreign_session(admitted: &super::Admitted) {
+    tracing::warn!(
+        target: AUDIT_TARGET,
+        outcome = "refused",
+        reason = "session belongs to another principal",
+        subject = admitted.principal.subject(),
+        token = %admitted.fingerprint,
+        method = admitted.method.as_str(),
+        path = admitted.path.as_str(),
+    );
+}

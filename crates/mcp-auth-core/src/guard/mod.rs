@@ -1,0 +1,333 @@
+//! The resource server's decision procedure, framework-free: every adapter (axum, actix-web)
+//! runs these steps and only translates requests and responses (feature `guard`).
+//!
+//! For each request, before routing:
+//!
+//! 1. [`ResourceGuard::authenticate`]: the one `Authorization: Bearer` header is read
+//!    ([`crate::bearer`]; a token in the query is refused), the token validated, the scopes every
+//!    request needs checked;
+//! 2. [`ResourceGuard::check_tools`]: for a `POST` when tool scopes are configured, the
+//!    JSON-RPC body's `tools/call`s are checked (403 `insufficient_scope` for step-up);
+//! 3. [`ResourceGuard::check_session`]: an `Mcp-Session-Id` opened by another principal is
+//!    replaced by [`FOREIGN_SESSION`], so the MCP server answers as for an unknown session;
+//! 4. [`ResourceGuard::after_response`]: a session the MCP server issued is bound to the
+//!    principal; a deleted one is unbound.
+//!
+//! Refusals come back as [`ErrorResponse`]s (RFC 6750 challenges with RFC 9728
+//! `resource_metadata`) and are audited through `tracing` target [`AUDIT_TARGET`]. Adapters
+//! write them with [`refusal_headers`], answer an oversized body with [`body_too_large`], and
+//! their in-handler scope checks (rmcp tool handlers) answer with [`handler_require_scopes`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mcp_auth_core::guard::ResourceGuard;
+//! use mcp_auth_core::metadata::{ProtectedResource, ResourceUri};
+//! use mcp_auth_core::{validator_fn, AuthError, BearerToken, Principal};
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap(); rt.block_on(async {
+//! let validator = validator_fn(|_t: BearerToken| async { Ok(Principal::builder("alice").scopes("mcp:tools".parse().unwrap()).build()) });
+//! let resource = ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
+//! let guard = ResourceGuard::new(Arc::new(validator), resource).tool_scopes("hello", "greet".parse().unwrap());
+//!
+//! let missing = guard.authenticate("POST", "/mcp", &[], None).await.unwrap_err();
+//! assert_eq!(missing.status, 401);
+//!
+//! let admitted = guard.authenticate("POST", "/mcp", &[b"Bearer t".as_slice()], None).await.unwrap();
+//! let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello"}}"#;
+//! let step_up = guard.check_tools(&admitted, body).unwrap_err();
+//! assert_eq!(step_up.status, 403);
+//! # });
+//! ```
+
+mod audit;
+mod session;
+mod tool_scope;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use audit::AUDIT_TARGET;
+pub use session::{FOREIGN_SESSION, MCP_SESSION_ID};
+pub use wire::{
+    HandlerRefusal, JSONRPC_INSUFFICIENT_SCOPE, JSONRPC_INTERNAL_ERROR, REFUSAL_CACHE_CONTROL,
+    REFUSAL_CONTENT_TYPE, body_too_large, handler_principal, handler_require_scopes,
+    refusal_headers,
+};
+
+use self::session::{Owner, SessionBindings};
+use self::tool_scope::ToolScopes;
+use crate::bearer::extract_bearer;
+use crate::challenge::ChallengeContext;
+use crate::error::{AuthError, ErrorResponse};
+use crate::metadata::ProtectedResource;
+use crate::principal::Principal;
+use crate::scope::Scopes;
+use crate::secret::Fingerprint;
+use crate::validator::TokenValidator;
+
+/// The largest request body inspected for tool scopes (4 MiB); adapters answer 413 above it.
+pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
+
+struct Inner {
+    validator: Arc<dyn TokenValidator>,
+    challenge: ChallengeContext,
+    required: Scopes,
+    tools: ToolScopes,
+    sessions: Option<SessionBindings>,
+    max_body: usize,
+}
+
+/// The resource server's policy; cheap to clone.
+#[derive(Clone)]
+pub struct ResourceGuard {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ResourceGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResourceGuard")
+            .field("challenge", &self.inner.challenge)
+            .field("required", &self.inner.required)
+            .field("tools", &self.inner.tools)
+            .field("session_binding", &self.inner.sessions.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request that passed [`ResourceGuard::authenticate`].
+#[derive(Debug, Clone)]
+pub struct Admitted {
+    principal: Principal,
+    fingerprint: Fingerprint,
+    method: String,
+    path: String,
+}
+
+impl Admitted {
+    /// The authenticated principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The token's fingerprint, for logs.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint
+    }
+}
+
+/// What to do with a presented `Mcp-Session-Id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionVerdict {
+    /// Pass the request on as it is.
+    Pass,
+    /// The session belongs to another principal: replace the header with [`FOREIGN_SESSION`].
+    Foreign,
+}
+
+impl ResourceGuard {
+    /// A guard validating with `validator`, answering challenges for `resource`. Session binding
+    /// is on.
+    pub fn new(validator: Arc<dyn TokenValidator>, resource: ProtectedResource) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                validator,
+                challenge: resource.challenge_context(),
+                required: Scopes::new(),
+                tools: ToolScopes::default(),
+                sessions: Some(SessionBindings::new(
+                    100_000,
+                    Duration::from_secs(24 * 3600),
+                )),
+                max_body: DEFAULT_MAX_BODY,
+            }),
+        }
+    }
+
+    fn edit(self, f: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            validator: shared.validator.clone(),
+            challenge: shared.challenge.clone(),
+            required: shared.required.clone(),
+            tools: shared.tools.clone(),
+            sessions: shared.sessions.clone(),
+            max_body: shared.max_body,
+        });
+        f(&mut inner);
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Scopes every request must carry (403 `insufficient_scope` otherwise).
+    pub fn require_scopes(self, scopes: Scopes) -> Self {
+        self.edit(|s| s.required.extend(&scopes))
+    }
+
+    /// Scopes a `tools/call` of `tool` must carry.
+    pub fn tool_scopes(self, tool: impl Into<String>, scopes: Scopes) -> Self {
+        let tool = tool.into();
+        self.edit(|s| s.tools.insert(tool, scopes))
+    }
+
+    /// Largest body inspected for tool scopes (default 4 MiB).
+    pub fn max_body(self, bytes: usize) -> Self {
+        self.edit(|s| s.max_body = bytes)
+    }
+
+    /// Turns session binding off: only for servers that run stateless (no `Mcp-Session-Id`).
+    pub fn insecure_without_session_binding(self) -> Self {
+        self.edit(|s| s.sessions = None)
+    }
+
+    /// The challenge parameters of this resource.
+    pub fn challenge(&self) -> &ChallengeContext {
+        &self.inner.challenge
+    }
+
+    /// Renders `err` with this resource's challenge.
+    pub fn refuse(&self, err: &AuthError) -> ErrorResponse {
+        err.to_response(&self.inner.challenge)
+    }
+
+    /// Whether `POST` bodies must be read for [`ResourceGuard::check_tools`].
+    pub fn inspects_bodies(&self) -> bool {
+        !self.inner.tools.is_empty()
+    }
+
+    /// The body limit for [`ResourceGuard::check_tools`].
+    pub fn body_limit(&self) -> usize {
+        self.inner.max_body
+    }
+
+    /// Step 1: reads the bearer token from the `Authorization` header values and the raw query,
+    /// validates it, and checks the scopes every request needs.
+    ///
+    /// # Errors
+    ///
+    /// The response to send (400, 401, 403, 500 or 503), already audited.
+    pub async fn authenticate(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: &[&[u8]],
+        query: Option<&str>,
+    ) -> Result<Admitted, ErrorResponse> {
+        let token = match extract_bearer(authorization.iter().copied(), query) {
+            Ok(token) => token,
+            Err(err) => {
+                audit::refused(&err, None, None, method, path);
+                return Err(self.refuse(&err));
+            }
+        };
+        let fingerprint = token.fingerprint();
+        let principal = match self.inner.validator.validate(&token).await {
+            Ok(principal) => principal,
+            Err(err) => {
+                audit::refused(&err, Some(fingerprint), None, method, path);
+                return Err(self.refuse(&err));
+            }
+        };
+        let admitted = Admitted {
+            principal,
+            fingerprint,
+            method: method.to_owned(),
+            path: path.to_owned(),
+        };
+        self.require(&admitted, &self.inner.required)?;
+        Ok(admitted)
+    }
+
+    fn require(&self, admitted: &Admitted, needed: &Scopes) -> Result<(), ErrorResponse> {
+        admitted.principal.require_scopes(needed).map_err(|err| {
+            audit::refused(
+                &err,
+                Some(admitted.fingerprint),
+                Some(admitted.principal.subject()),
+                &admitted.method,
+                &admitted.path,
+            );
+            self.refuse(&err)
+        })
+    }
+
+    /// Step 2: checks the tools a JSON-RPC body calls against their required scopes. Returns
+    /// the names of the tools called (for the audit event).
+    ///
+    /// # Errors
+    ///
+    /// 403 `insufficient_scope` naming every scope the called tools need.
+    pub fn check_tools(
+        &self,
+        admitted: &Admitted,
+        body: &[u8],
+    ) -> Result<Vec<String>, ErrorResponse> {
+        let (tools, needed) = self.inner.tools.requirements(body);
+        self.require(admitted, &needed)?;
+        Ok(tools)
+    }
+
+    /// Step 3: what to do with the presented `Mcp-Session-Id`, if any; also emits the
+    /// "allowed" audit event for the request.
+    pub fn check_session(
+        &self,
+        admitted: &Admitted,
+        session: Option<&str>,
+        tools: &[String],
+    ) -> SessionVerdict {
+        let foreign = match (&self.inner.sessions, session) {
+            (Some(sessions), Some(session)) => {
+                sessions.check(session, &admitted.principal.identity_key()) == Some(false)
+            }
+            _ => false,
+        };
+        if foreign {
+            audit::foreign_session(admitted);
+            SessionVerdict::Foreign
+        } else {
+            audit::allowed(
+                &admitted.principal,
+                admitted.fingerprint,
+                &admitted.method,
+                &admitted.path,
+                tools,
+            );
+            SessionVerdict::Pass
+        }
+    }
+
+    /// Step 4: after the MCP server answered: binds a newly issued session to the principal,
+    /// or unbinds a session the principal deleted.
+    pub fn after_response(
+        &self,
+        admitted: &Admitted,
+        presented: Option<&str>,
+        issued: Option<&str>,
+        success: bool,
+    ) {
+        let Some(sessions) = &self.inner.sessions else {
+            return;
+        };
+        match (presented, issued) {
+            (None, Some(issued)) => {
+                let owner: Owner = Arc::new((
+                    admitted.principal.issuer().map(str::to_owned),
+                    admitted.principal.subject().to_owned(),
+                ));
+                sessions.bind(issued.to_owned(), owner);
+            }
+            // Only the owner's DELETE reaches the real session (others carry FOREIGN_SESSION).
+            (Some(session), _)
+                if admitted.method.eq_ignore_ascii_case("DELETE")
+                    && success
+                    && sessions.check(session, &admitted.principal.identity_key())
+                        == Some(true) =>
+            {
+                sessions.unbind(session);
+            }
+            _ => {}
+        }
+    }
+}

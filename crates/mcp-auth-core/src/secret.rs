@@ -1,0 +1,188 @@
+//! Secret newtypes: redacted `Debug`, zeroized on drop, compared in constant time.
+//!
+//! # Example
+//!
+//! ```
+//! use mcp_auth_core::secret::{BearerToken, SecretBytes};
+//!
+//! let token = BearerToken::new("eyJhbGciOiJIUzI1NiJ9.e30.sig");
+//! assert_eq!(format!("{token:?}"), "BearerToken([redacted])");
+//! // Logs carry the fingerprint, never the token.
+//! assert_eq!(token.fingerprint().to_string().len(), 16);
+//!
+//! let a = SecretBytes::new(b"0123456789abcdef0123456789abcdef".to_vec());
+//! let b = SecretBytes::new(b"0123456789abcdef0123456789abcdef".to_vec());
+//! assert!(a.ct_eq(&b));
+//! ```
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// A short, stable identifier of a secret for logs: the first 8 bytes of its SHA-256, in hex.
+///
+/// Two log lines about the same token carry the same fingerprint, and the fingerprint does not
+/// let anyone recover or replay the token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 8]);
+
+impl Fingerprint {
+    /// Fingerprint of arbitrary secret bytes.
+    pub fn of(bytes: &[u8]) -> Self {
+        let digest = Sha256::digest(bytes);
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&digest[..8]);
+        Self(prefix)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+/// The SHA-256 of a token: the validation cache's key, so the cache never holds a token.
+pub(crate) fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Secret key material, such as an HMAC key or a client secret.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Wraps secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The secret bytes.
+    ///
+    /// # Security Warning
+    ///
+    /// Do not log, print or persist the returned bytes; use [`SecretBytes::fingerprint`] for logs.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length of the secret in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Constant-time equality (the length is not hidden).
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+
+    /// Fingerprint for logs.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(&self.0)
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretBytes([redacted])")
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+/// A bearer access token as presented by a client (RFC 6750).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// Wraps a token string. No syntax check is made here; see [`crate::bearer`] for parsing.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+
+    /// The token text.
+    ///
+    /// # Security Warning
+    ///
+    /// Do not log, print or persist the returned text; use [`BearerToken::fingerprint`] for logs.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+
+    /// Length of the token in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the token is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Constant-time equality (the length is not hidden).
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+
+    /// Fingerprint for logs.
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint::of(self.0.as_bytes())
+    }
+
+    /// SHA-256 of the token, used as the validation cache key.
+    pub fn digest(&self) -> [u8; 32] {
+        token_digest(&self.0)
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let token = BearerToken::new("super-secret-token");
+        let secret = SecretBytes::new(b"super-secret-key".to_vec());
+        assert!(!format!("{token:?}{secret:?}").contains("super-secret"));
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_prefix() {
+        // SHA-256("abc") = ba7816bf8f01cfea...
+        assert_eq!(Fingerprint::of(b"abc").to_string(), "ba7816bf8f01cfea");
+    }
+
+    #[test]
+    fn constant_time_comparison_distinguishes() {
+        let a = BearerToken::new("aaaa");
+        assert!(a.ct_eq(&BearerToken::new("aaaa")));
+        assert!(!a.ct_eq(&BearerToken::new("aaab")));
+        assert!(!a.ct_eq(&BearerToken::new("aaa")));
+    }
+}

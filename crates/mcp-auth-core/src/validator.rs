@@ -1,0 +1,113 @@
+//! The [`TokenValidator`] trait: turns a bearer token into a [`Principal`] or an [`AuthError`].
+//!
+//! Implement it to plug in your own token format, or pass an async closure.
+//!
+//! # Example
+//!
+//! ```
+//! use mcp_auth_core::{validator_fn, AuthError, BearerToken, InvalidTokenReason, Principal, TokenValidator};
+//!
+//! # tokio_test();
+//! # fn tokio_test() { let rt = tokio::runtime::Builder::new_current_thread().build().unwrap(); rt.block_on(async {
+//! let validator = validator_fn(|token: BearerToken| async move {
+//!     if token.expose_secret() == "letmein" {
+//!         Ok(Principal::builder("alice").build())
+//!     } else {
+//!         Err(AuthError::InvalidToken(InvalidTokenReason::BadSignature))
+//!     }
+//! });
+//! let principal = validator.validate(&BearerToken::new("letmein")).await.unwrap();
+//! assert_eq!(principal.subject(), "alice");
+//! # }); }
+//! ```
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::error::AuthError;
+use crate::principal::Principal;
+use crate::secret::BearerToken;
+
+/// Validates access tokens. Object-safe: adapters hold an `Arc<dyn TokenValidator>`.
+#[async_trait]
+pub trait TokenValidator: Send + Sync + 'static {
+    /// Verifies `token` and returns the caller it identifies.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::InvalidToken`] for a token that must be refused; [`AuthError::Unavailable`]
+    /// or [`AuthError::Internal`] for faults of the server, which are answered 5xx.
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError>;
+
+    /// A number that moves when earlier validations may no longer hold, for example when a
+    /// signing key left the provider's key set. [`crate::cache::CachedValidator`] discards
+    /// entries made under another epoch. Validators whose verdicts never go stale keep the
+    /// default, 0.
+    fn cache_epoch(&self) -> u64 {
+        0
+    }
+}
+
+impl std::fmt::Debug for dyn TokenValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("dyn TokenValidator")
+    }
+}
+
+#[async_trait]
+impl<V: TokenValidator + ?Sized> TokenValidator for Arc<V> {
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        (**self).validate(token).await
+    }
+
+    fn cache_epoch(&self) -> u64 {
+        (**self).cache_epoch()
+    }
+}
+
+#[async_trait]
+impl<V: TokenValidator + ?Sized> TokenValidator for Box<V> {
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        (**self).validate(token).await
+    }
+
+    fn cache_epoch(&self) -> u64 {
+        (**self).cache_epoch()
+    }
+}
+
+/// A validator made from an async closure; see [`validator_fn`].
+#[derive(Clone)]
+pub struct FnValidator<F>(F);
+
+impl<F> std::fmt::Debug for FnValidator<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FnValidator")
+    }
+}
+
+/// Makes a validator from an async closure that takes the token by value.
+///
+/// This is the closure form of [`TokenValidator`] (as `tower::service_fn` is for services): a
+/// blanket `impl TokenValidator for F where F: Fn(..)` cannot coexist with the impls for
+/// `Arc<V>` and `Box<V>`, which adapters rely on.
+pub fn validator_fn<F, Fut>(f: F) -> FnValidator<F>
+where
+    F: Fn(BearerToken) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Principal, AuthError>> + Send + 'static,
+{
+    FnValidator(f)
+}
+
+#[async_trait]
+impl<F, Fut> TokenValidator for FnValidator<F>
+where
+    F: Fn(BearerToken) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Principal, AuthError>> + Send + 'static,
+{
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        (self.0)(token.clone()).await
+    }
+}

@@ -1,0 +1,305 @@
+//! HMAC (HS256/HS384/HS512) JWT validation with shared secrets (feature `hmac`).
+//!
+//! For development, tests and service-to-service calls where both sides hold the secret; see
+//! `docs/hmac.md`. Several secrets may be trusted at once so a secret can be rotated with an
+//! overlap: tokens signed with the old one keep working until you drop it.
+//!
+//! # Example
+//!
+//! ```
+//! use mcp_auth_providers::hmac::HmacValidator;
+//! use mcp_auth_core::{BearerToken, TokenValidator};
+//!
+//! # let rt = tokio::runtime::Builder::new_current_thread().build().unwrap(); rt.block_on(async {
+//! let secret = b"an-example-secret-of-32-bytes-at-least!!".to_vec();
+//! let validator = HmacValidator::builder("https://mcp.example.com/mcp")
+//!     .secret(secret.clone())
+//!     .issuer("https://auth.example.com")
+//!     .build()
+//!     .unwrap();
+//!
+//! // A secret shorter than 32 bytes is refused at construction.
+//! assert!(HmacValidator::builder("aud").secret(b"short".to_vec()).build().is_err());
+//!
+//! let refused = validator.validate(&BearerToken::new("not-a-jwt")).await;
+//! assert!(refused.is_err());
+//! # });
+//! ```
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use mcp_auth_core::clock::SharedClock;
+use mcp_auth_core::{
+    AuthError, BearerToken, InvalidTokenReason, Principal, SecretBytes, TokenValidator,
+    principal_from_claims,
+};
+
+use crate::jwt::claims::MAX_LEEWAY;
+use crate::jwt::{ClaimsPolicy, CompactJws, DEFAULT_MAX_TOKEN_LEN};
+
+/// The shortest secret accepted: 32 bytes, the output size of SHA-256 (RFC 7518 section 3.2
+/// requires a key at least as long as the hash output).
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// Why an [`HmacValidator`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HmacConfigError {
+    /// No secret was given.
+    #[error("no HMAC secret configured")]
+    NoSecret,
+    /// A secret is shorter than [`MIN_SECRET_LEN`].
+    #[error(
+        "HMAC secret #{index} is {len} bytes; at least 32 bytes are required (generate one with `mcp-auth secret`)"
+    )]
+    SecretTooShort {
+        /// Position of the secret in the list (0 = current).
+        index: usize,
+        /// Its length.
+        len: usize,
+    },
+    /// The audience is empty.
+    #[error("audience must not be empty")]
+    EmptyAudience,
+    /// The leeway is above the bound.
+    #[error("leeway of {0} s exceeds the maximum of 300 s")]
+    LeewayTooLarge(u64),
+    /// An algorithm outside HS256/HS384/HS512 was allowed.
+    #[error("algorithm {0:?} is not an HMAC algorithm")]
+    NotHmac(Algorithm),
+}
+
+/// One trusted secret, optionally named by a `kid`.
+struct HmacKey {
+    kid: Option<String>,
+    secret: SecretBytes,
+    /// The key prepared once per algorithm: building an HMAC key costs about as much as the
+    /// MAC itself, so it is not done per request.
+    hs256: hmac::Key,
+    hs384: hmac::Key,
+    hs512: hmac::Key,
+}
+
+impl HmacKey {
+    fn new(kid: Option<String>, secret: SecretBytes) -> Self {
+        let bytes = secret.expose_secret();
+        Self {
+            hs256: hmac::Key::new(hmac::HMAC_SHA256, bytes),
+            hs384: hmac::Key::new(hmac::HMAC_SHA384, bytes),
+            hs512: hmac::Key::new(hmac::HMAC_SHA512, bytes),
+            kid,
+            secret,
+        }
+    }
+}
+
+/// Validates HS256/384/512 JWT access tokens.
+pub struct HmacValidator {
+    keys: Vec<HmacKey>,
+    algorithms: Vec<Algorithm>,
+    policy: ClaimsPolicy,
+    max_token_len: usize,
+}
+
+impl std::fmt::Debug for HmacValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmacValidator")
+            .field(
+                "keys",
+                &self
+                    .keys
+                    .iter()
+                    .map(|k| (k.kid.as_deref(), k.secret.fingerprint()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("algorithms", &self.algorithms)
+            .field("policy", &self.policy)
+            .field("max_token_len", &self.max_token_len)
+            .finish()
+    }
+}
+
+/// Builds an [`HmacValidator`].
+pub struct HmacValidatorBuilder {
+    audience: String,
+    secrets: Vec<(Option<String>, SecretBytes)>,
+    issuer: Option<String>,
+    leeway: Duration,
+    algorithms: Vec<Algorithm>,
+    max_token_len: usize,
+    clock: Option<SharedClock>,
+}
+
+impl HmacValidator {
+    /// Starts a validator for tokens whose `aud` must contain `audience`.
+    pub fn builder(audience: impl Into<String>) -> HmacValidatorBuilder {
+        HmacValidatorBuilder {
+            audience: audience.into(),
+            secrets: Vec::new(),
+            issuer: None,
+            leeway: crate::jwt::claims::DEFAULT_LEEWAY,
+            algorithms: vec![Algorithm::HS256, Algorithm::HS384, Algorithm::HS512],
+            max_token_len: DEFAULT_MAX_TOKEN_LEN,
+            clock: None,
+        }
+    }
+
+    /// The claim rules.
+    pub fn policy(&self) -> &ClaimsPolicy {
+        &self.policy
+    }
+
+    /// Verifies the signature and claims of `token` without the async trait.
+    ///
+    /// # Errors
+    ///
+    /// The reason the token is refused.
+    pub fn verify(&self, token: &str) -> Result<Principal, InvalidTokenReason> {
+        let jws = CompactJws::parse(token, self.max_token_len)?;
+        if !self.algorithms.contains(&jws.alg()) {
+            return Err(InvalidTokenReason::DisallowedAlgorithm);
+        }
+        // With a kid that names one of our secrets, try that one only; otherwise every secret
+        // (tokens minted elsewhere may carry no kid, or one we never named).
+        let named = jws
+            .kid()
+            .and_then(|kid| self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)));
+        let verified = match named {
+            Some(key) => verify_with(&jws, key),
+            None => self.keys.iter().any(|key| verify_with(&jws, key)),
+        };
+        if !verified {
+            return Err(InvalidTokenReason::BadSignature);
+        }
+        let claims = jws.claims()?;
+        self.policy.check(&claims)?;
+        principal_from_claims(claims).ok_or(InvalidTokenReason::MissingClaim("sub"))
+    }
+}
+
+fn verify_with(jws: &CompactJws<'_>, key: &HmacKey) -> bool {
+    let key = match jws.alg() {
+        Algorithm::HS256 => &key.hs256,
+        Algorithm::HS384 => &key.hs384,
+        Algorithm::HS512 => &key.hs512,
+        _ => return false,
+    };
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(jws.signature()) else {
+        return false;
+    };
+    // aws-lc-rs compares the tags in constant time.
+    hmac::verify(key, jws.signing_input(), &signature).is_ok()
+}
+
+#[async_trait]
+impl TokenValidator for HmacValidator {
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        self.verify(token.expose_secret()).map_err(|reason| {
+            tracing::debug!(token = %token.fingerprint(), ?reason, "HMAC token refused");
+            AuthError::InvalidToken(reason)
+        })
+    }
+}
+
+impl HmacValidatorBuilder {
+    /// Adds a trusted secret. The first one added is the current secret; later ones are older
+    /// secrets still accepted during a rotation.
+    pub fn secret(mut self, secret: impl Into<SecretBytes>) -> Self {
+        self.secrets.push((None, secret.into()));
+        self
+    }
+
+    /// Adds a trusted secret named `kid`: tokens whose header carries that `kid` are checked
+    /// against it alone.
+    pub fn secret_with_kid(
+        mut self,
+        kid: impl Into<String>,
+        secret: impl Into<SecretBytes>,
+    ) -> Self {
+        self.secrets.push((Some(kid.into()), secret.into()));
+        self
+    }
+
+    /// Requires `iss` to equal `issuer` exactly.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Sets the clock-skew leeway for `exp`, `nbf` and `iat` (default 60 s, at most 300 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Restricts the accepted algorithms (default HS256, HS384, HS512).
+    pub fn algorithms(mut self, algorithms: &[Algorithm]) -> Self {
+        self.algorithms = algorithms.to_vec();
+        self
+    }
+
+    /// Sets the longest token accepted, in bytes (default 8 KiB).
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        self.max_token_len = len;
+        self
+    }
+
+    /// Sets the clock (tests).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Builds the validator.
+    ///
+    /// # Errors
+    ///
+    /// [`HmacConfigError`] for no secret, a secret under 32 bytes, an empty audience, a leeway
+    /// above 300 s, or a non-HMAC algorithm.
+    pub fn build(self) -> Result<HmacValidator, HmacConfigError> {
+        if self.secrets.is_empty() {
+            return Err(HmacConfigError::NoSecret);
+        }
+        if self.audience.is_empty() {
+            return Err(HmacConfigError::EmptyAudience);
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(HmacConfigError::LeewayTooLarge(self.leeway.as_secs()));
+        }
+        if let Some(alg) = self
+            .algorithms
+            .iter()
+            .find(|a| !matches!(a, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512))
+        {
+            return Err(HmacConfigError::NotHmac(*alg));
+        }
+        let mut keys = Vec::with_capacity(self.secrets.len());
+        for (index, (kid, secret)) in self.secrets.into_iter().enumerate() {
+            if secret.len() < MIN_SECRET_LEN {
+                return Err(HmacConfigError::SecretTooShort {
+                    index,
+                    len: secret.len(),
+                });
+            }
+            keys.push(HmacKey::new(kid, secret));
+        }
+        let mut policy = ClaimsPolicy::new(self.audience).leeway(self.leeway);
+        if let Some(issuer) = self.issuer {
+            policy = policy.issuer(issuer);
+        }
+        if let Some(clock) = self.clock {
+            policy = policy.clock(clock);
+        }
+        Ok(HmacValidator {
+            keys,
+            algorithms: self.algorithms,
+            policy,
+            max_token_len: self.max_token_len,
+        })
+    }
+}

@@ -1,0 +1,330 @@
+//! Registered-claim checks (RFC 7519 section 4.1, RFC 8725 section 3.8-3.9, RFC 9068 section 4).
+//!
+//! # Example
+//!
+//! ```
+//! use serde_json::json;
+//! use mcp_auth_providers::jwt::ClaimsPolicy;
+//! use mcp_auth_core::InvalidTokenReason;
+//!
+//! let policy = ClaimsPolicy::new("https://mcp.example.com/mcp");
+//! let now = policy.now();
+//! let claims = json!({"sub": "u", "aud": "https://other.example", "exp": now + 60});
+//! assert_eq!(policy.check(claims.as_object().unwrap()), Err(InvalidTokenReason::Audience));
+//! ```
+
+use std::time::Duration;
+
+use mcp_auth_core::InvalidTokenReason;
+use mcp_auth_core::clock::{SharedClock, system_clock};
+use serde_json::{Map, Value};
+
+/// The most clock skew a policy may tolerate.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+/// The default clock skew tolerance.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// What the claims of an access token must say.
+#[derive(Debug, Clone)]
+pub struct ClaimsPolicy {
+    /// Any of these must be in `aud`; empty only for presets that bind the token to this
+    /// resource another way (Cognito access tokens carry `client_id` instead).
+    audiences: Vec<String>,
+    issuer: Option<String>,
+    leeway_secs: u64,
+    clock: SharedClock,
+}
+
+impl ClaimsPolicy {
+    /// `aud` must contain `audience`; `exp` is required; no issuer check until
+    /// [`ClaimsPolicy::issuer`] sets one; 60 s leeway.
+    pub fn new(audience: impl Into<String>) -> Self {
+        Self {
+            audiences: vec![audience.into()],
+            issuer: None,
+            leeway_secs: DEFAULT_LEEWAY.as_secs(),
+            clock: system_clock(),
+        }
+    }
+
+    /// Requires `iss` to equal `issuer` exactly.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Sets the leeway; values above [`MAX_LEEWAY`] are clamped to it.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway_secs = leeway.min(MAX_LEEWAY).as_secs();
+        self
+    }
+
+    /// Sets the clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Also accepts `audience` in `aud` (e.g. both an application's client id and its
+    /// application ID URI).
+    pub fn also_accept_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// A policy that does not check `aud`; the caller must bind the token to this resource
+    /// by another claim (Cognito's `client_id`).
+    #[cfg(feature = "oidc")]
+    pub(crate) fn without_audience() -> Self {
+        let mut policy = Self::new("");
+        policy.audiences.clear();
+        policy
+    }
+
+    /// The configured audiences.
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The configured issuer.
+    pub fn expected_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The leeway.
+    pub fn leeway_duration(&self) -> Duration {
+        Duration::from_secs(self.leeway_secs)
+    }
+
+    /// The policy clock's current Unix time.
+    pub fn now(&self) -> u64 {
+        self.clock.unix_now()
+    }
+
+    /// Checks `exp` (required), `nbf`, `iat`, `aud` (required), `iss` and `sub` (required).
+    ///
+    /// # Errors
+    ///
+    /// The first rule that fails, as an [`InvalidTokenReason`]. A claim of the wrong type fails
+    /// as if absent ([`InvalidTokenReason::MissingClaim`]); it is never skipped.
+    pub fn check(&self, claims: &Map<String, Value>) -> Result<(), InvalidTokenReason> {
+        let now = self.clock.unix_now();
+        let leeway = self.leeway_secs;
+        // exp: valid while now < exp (RFC 7519 section 4.1.4), plus leeway.
+        let exp = numeric_date(claims, "exp")?.ok_or(InvalidTokenReason::MissingClaim("exp"))?;
+        if now >= exp.saturating_add(leeway) {
+            return Err(InvalidTokenReason::Expired);
+        }
+        if let Some(nbf) = numeric_date(claims, "nbf")?
+            && now.saturating_add(leeway) < nbf
+        {
+            return Err(InvalidTokenReason::NotYetValid);
+        }
+        if let Some(iat) = numeric_date(claims, "iat")?
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(InvalidTokenReason::IssuedInFuture);
+        }
+        if !self.audiences.is_empty() {
+            self.check_audience(claims.get("aud"))?;
+        }
+        if let Some(expected) = &self.issuer {
+            match claims.get("iss") {
+                Some(Value::String(iss)) if iss == expected => {}
+                Some(Value::String(_)) => return Err(InvalidTokenReason::Issuer),
+                _ => return Err(InvalidTokenReason::MissingClaim("iss")),
+            }
+        }
+        match claims.get("sub") {
+            Some(Value::String(sub)) if !sub.is_empty() => Ok(()),
+            _ => Err(InvalidTokenReason::MissingClaim("sub")),
+        }
+    }
+
+    /// Whether `aud` names one of our audiences: equal, or equal but for one trailing slash
+    /// (clients differ on whether `https://host/mcp` ends in `/`, RFC 8707 section 2).
+    fn accepts(&self, aud: &str) -> bool {
+        self.audiences.iter().any(|ours| {
+            aud == ours
+                || aud.strip_suffix('/') == Some(ours)
+                || ours.strip_suffix('/') == Some(aud)
+        })
+    }
+
+    /// Checks an `aud` value (string or array of strings) against the configured audiences:
+    /// absent or of the wrong type is [`InvalidTokenReason::MissingClaim`], no match is
+    /// [`InvalidTokenReason::Audience`]. Also used for introspection responses.
+    ///
+    /// # Errors
+    ///
+    /// As described.
+    pub fn check_audience(&self, aud: Option<&Value>) -> Result<(), InvalidTokenReason> {
+        let contains = match aud {
+            Some(Value::String(aud)) => self.accepts(aud),
+            Some(Value::Array(list)) if !list.is_empty() => {
+                let mut found = false;
+                for item in list {
+                    match item {
+                        Value::String(aud) => found |= self.accepts(aud),
+                        _ => return Err(InvalidTokenReason::MissingClaim("aud")),
+                    }
+                }
+                found
+            }
+            _ => return Err(InvalidTokenReason::MissingClaim("aud")),
+        };
+        if contains {
+            Ok(())
+        } else {
+            Err(InvalidTokenReason::Audience)
+        }
+    }
+}
+
+/// Reads a NumericDate claim (RFC 7519 section 2): a non-negative JSON number of seconds,
+/// fractions truncated. Absent is `None`; any other type is an error.
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<u64>, InvalidTokenReason> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or(InvalidTokenReason::MissingClaim(name)),
+        Some(_) => Err(InvalidTokenReason::MissingClaim(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_auth_core::clock::ManualClock;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn policy() -> ClaimsPolicy {
+        ClaimsPolicy::new("aud-1")
+            .issuer("https://iss")
+            .clock(Arc::new(ManualClock::at_unix(NOW)))
+    }
+
+    fn check(v: Value) -> Result<(), InvalidTokenReason> {
+        policy().check(v.as_object().unwrap())
+    }
+
+    fn base() -> Value {
+        json!({"sub": "u", "aud": "aud-1", "iss": "https://iss", "exp": NOW + 10})
+    }
+
+    fn with(key: &str, value: Value) -> Value {
+        let mut v = base();
+        v[key] = value;
+        v
+    }
+
+    fn without(key: &str) -> Value {
+        let mut v = base();
+        v.as_object_mut().unwrap().remove(key);
+        v
+    }
+
+    #[test]
+    fn accepts_a_good_token() {
+        assert_eq!(check(base()), Ok(()));
+        assert_eq!(check(with("aud", json!(["x", "aud-1"]))), Ok(()));
+    }
+
+    #[test]
+    fn exp_leeway_boundary() {
+        assert_eq!(check(with("exp", json!(NOW - 59))), Ok(()));
+        assert_eq!(
+            check(with("exp", json!(NOW - 60))),
+            Err(InvalidTokenReason::Expired)
+        );
+        assert_eq!(
+            check(without("exp")),
+            Err(InvalidTokenReason::MissingClaim("exp"))
+        );
+        assert_eq!(
+            check(with("exp", json!("soon"))),
+            Err(InvalidTokenReason::MissingClaim("exp"))
+        );
+    }
+
+    #[test]
+    fn nbf_and_iat() {
+        assert_eq!(check(with("nbf", json!(NOW + 60))), Ok(()));
+        assert_eq!(
+            check(with("nbf", json!(NOW + 61))),
+            Err(InvalidTokenReason::NotYetValid)
+        );
+        assert_eq!(
+            check(with("iat", json!(NOW + 61))),
+            Err(InvalidTokenReason::IssuedInFuture)
+        );
+        assert_eq!(
+            check(with("nbf", json!("x"))),
+            Err(InvalidTokenReason::MissingClaim("nbf"))
+        );
+    }
+
+    #[test]
+    fn audience_holes_are_closed() {
+        assert_eq!(
+            check(without("aud")),
+            Err(InvalidTokenReason::MissingClaim("aud"))
+        );
+        assert_eq!(
+            check(with("aud", json!(5))),
+            Err(InvalidTokenReason::MissingClaim("aud"))
+        );
+        assert_eq!(
+            check(with("aud", json!([]))),
+            Err(InvalidTokenReason::MissingClaim("aud"))
+        );
+        assert_eq!(
+            check(with("aud", json!(["aud-1", 5]))),
+            Err(InvalidTokenReason::MissingClaim("aud"))
+        );
+        assert_eq!(
+            check(with("aud", json!("aud-2"))),
+            Err(InvalidTokenReason::Audience)
+        );
+    }
+
+    #[test]
+    fn issuer_holes_are_closed() {
+        assert_eq!(
+            check(without("iss")),
+            Err(InvalidTokenReason::MissingClaim("iss"))
+        );
+        assert_eq!(
+            check(with("iss", json!(["https://iss"]))),
+            Err(InvalidTokenReason::MissingClaim("iss"))
+        );
+        assert_eq!(
+            check(with("iss", json!("https://iss/"))),
+            Err(InvalidTokenReason::Issuer)
+        );
+    }
+
+    #[test]
+    fn leeway_is_bounded() {
+        assert_eq!(
+            ClaimsPolicy::new("a")
+                .leeway(Duration::from_secs(3600))
+                .leeway_duration(),
+            MAX_LEEWAY
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! Framework-free HTTP plumbing for the endpoints: bodies in, responses out, the headers every
+//! answer carries. Adapters convert their request type into [`Request`] and send the
+//! [`Response`] back unchanged.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION, PRAGMA};
+use http::{HeaderMap, StatusCode};
+use serde::Serialize;
+
+/// A request as the endpoints see it: headers and a fully read (size-capped) body.
+pub type Request = http::Request<Bytes>;
+/// A response as the endpoints produce it.
+pub type Response = http::Response<Bytes>;
+
+/// The largest request body any endpoint reads (64 KiB); adapters refuse larger ones with 413.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A JSON response with `Cache-Control: no-store` (RFC 6749 section 5.1: token responses, and
+/// every other answer that may carry a secret).
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Bytes::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    no_store(headers);
+    response
+}
+
+/// Sets `Cache-Control: no-store` and `Pragma: no-cache`.
+pub fn no_store(headers: &mut HeaderMap) {
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// A `303 See Other` to `location` (used after a POST so a reload does not resubmit it).
+pub fn see_other(location: &str) -> Response {
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, value);
+    }
+    no_store(response.headers_mut());
+    response
+}
+
+/// A `302 Found` redirect to the client's `redirect_uri` (RFC 6749 section 4.1.2).
+pub fn found(location: &str) -> Response {
+    let mut response = see_other(location);
+    *response.status_mut() = StatusCode::FOUND;
+    response
+}
+
+/// Parses an `application/x-www-form-urlencoded` body (RFC 6749 appendix B). A parameter sent
+/// twice is an error (RFC 6749 section 3.1: "Request and response parameters MUST NOT be
+/// included more than once"), reported by name.
+///
+/// # Errors
+///
+/// The name of the first repeated parameter.
+pub fn form(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(body) {
+        if pairs.iter().any(|(n, _)| *n == name) {
+            return Err(name.into_owned());
+        }
+        pairs.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
+/// The value of `name` in parsed form or query pairs.
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Parses a request's query string like a form.
+///
+/// # Errors
+///
+/// As [`form`].
+pub fn query(request: &Request) -> Result<Vec<(String, String)>, String> {
+    form(request.uri().query().unwrap_or("").as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert_eq!(form(b"a=1&b=2&a=3"), Err("a".to_owned()));
+        let pairs = form(b"code=x%2By&empty=").unwrap();
+        assert_eq!(param(&pairs, "code"), Some("x+y"));
+        assert_eq!(param(&pairs, "empty"), None);
+    }
+
+    #[test]
+    fn json_responses_are_not_cached() {
+        let r = json(StatusCode::OK, &serde_json::json!({"a": 1}));
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(r.headers()[CONTENT_TYPE], "application/json");
+    }
+}

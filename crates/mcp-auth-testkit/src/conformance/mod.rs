@@ -1,0 +1,157 @@
+//! The adapter conformance suite: written once, run against every web-framework adapter, and
+//! able to run two adapters side by side and fail on any difference in what they answer.
+//!
+//! The testkit depends on no adapter (the adapters' tests depend on the testkit). Each adapter's
+//! test binary implements [`AdapterUnderTest`], whose `start` serves this app on
+//! `127.0.0.1:0` with the middleware configured from a [`Scenario`] (validator, resource,
+//! `require_scopes`, `tool_scopes`, `max_body`, session binding):
+//!
+//! | route | behind the middleware | handler |
+//! |---|---|---|
+//! | any method `/mcp` | yes | echo: 200, the request body, headers from [`echo_headers`] (the `Mcp-Session-Id` it saw as [`SEEN_SESSION`]; [`ISSUE_SESSION`] turned into a response `Mcp-Session-Id`) |
+//! | `GET /me` | yes | `Authenticated` extractor; 200 `application/json` [`principal_body`] |
+//! | `GET /admin` | yes, and `RequireScopes(`[`ADMIN_SCOPE`]`)` | as `/me` |
+//! | `GET /open` | no | as `/me` (the extractor must answer 500) |
+//! | `GET /open-admin` | no, but `RequireScopes(`[`ADMIN_SCOPE`]`)` | 200 `reached` (must not be reached) |
+//! | metadata routes of the scenario's resource | no | the adapter's metadata routes |
+//!
+//! [`conformance_tests!`](crate::conformance_tests) turns every case into a `#[tokio::test]`
+//! asserting exact statuses, challenges, headers and bodies;
+//! [`conformance_compare!`](crate::conformance_compare) runs each case against two adapters and
+//! also requires their transcripts (status, every header but date and framing, body) to be
+//! identical.
+//!
+//! # Example
+//!
+//! ```
+//! use futures::future::LocalBoxFuture;
+//! use mcp_auth_testkit::conformance::{AdapterUnderTest, Running, Scenario};
+//!
+//! // In crates/mcp-auth-<adapter>/tests/conformance/main.rs:
+//! struct MyAdapter;
+//!
+//! impl AdapterUnderTest for MyAdapter {
+//!     fn name(&self) -> &'static str {
+//!         "mine"
+//!     }
+//!
+//!     fn start(&self, scenario: Scenario) -> LocalBoxFuture<'static, Running> {
+//!         Box::pin(async move {
+//!             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!             let addr = listener.local_addr().unwrap();
+//!             // Serve the route table above on `listener`, configured from `scenario`.
+//!             let task = tokio::spawn(async move { drop((listener, scenario)) });
+//!             Running::new(addr, move || task.abort())
+//!         })
+//!     }
+//! }
+//!
+//! mcp_auth_testkit::conformance_tests!(MyAdapter);
+//! # fn main() {}
+//! ```
+
+pub mod cases;
+pub mod expect;
+mod harness;
+mod scenario;
+
+pub use harness::{AdapterUnderTest, Case, Exchange, Harness, Req, Running, Server, compare, run};
+pub use scenario::{
+    ADMIN_SCOPE, ALICE, BOB, ECHO_CONTENT_TYPE, EXPIRED, INTERNAL, ISSUE_SESSION, RESOURCE_URI,
+    ROOT, SECRET_CAUSE, SEEN_SESSION, Scenario, UNAVAILABLE, UNAVAILABLE_NO_HINT, echo_headers,
+    principal_body, scripted_validator,
+};
+
+/// One `#[tokio::test]` per conformance case, run against `$adapter` (an expression of a type
+/// implementing [`AdapterUnderTest`](crate::conformance::AdapterUnderTest)). The calling crate
+/// needs `tokio` (with `macros` and `rt`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($adapter:expr) => {
+        $crate::__conformance_cases! { __conformance_single ($adapter) }
+    };
+}
+
+/// One `#[tokio::test]` per conformance case, run against `$a` and `$b` and failing on any
+/// difference between their answers ([`compare`](crate::conformance::compare)).
+#[macro_export]
+macro_rules! conformance_compare {
+    ($a:expr, $b:expr) => {
+        $crate::__conformance_cases! { __conformance_pair ($a, $b) }
+    };
+}
+
+/// The list of cases, handed to `$callback`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($callback:ident $args:tt) => {
+        $crate::$callback! { $args [
+            missing_token_on_every_method,
+            unknown_token_is_invalid_token,
+            expired_token_is_invalid_token,
+            malformed_authorization_is_invalid_request,
+            duplicate_authorization_is_invalid_request,
+            token_in_query_is_invalid_request,
+            principal_reaches_the_handler,
+            require_scopes_on_every_request,
+            require_scopes_per_route,
+            tool_scopes_single_and_batch,
+            body_over_limit_is_413,
+            body_passes_through,
+            validator_unavailable_is_503,
+            validator_internal_is_500,
+            extractors_without_middleware_are_500,
+            metadata_at_both_paths,
+            metadata_preflight,
+            metadata_other_methods,
+            metadata_for_origin_resource,
+            foreign_session_is_replaced,
+            session_binding_off_passes_sessions,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_single {
+    (($adapter:expr) [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::conformance::run(&$adapter, $crate::conformance::cases::$case).await;
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_pair {
+    (($a:expr, $b:expr) [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::conformance::compare(&$a, &$b, $crate::conformance::cases::$case).await;
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_names {
+    (() [$($case:ident),* $(,)?]) => {
+        [$(stringify!($case)),*]
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_macro_lists_every_case() {
+        let listed = crate::__conformance_cases! { __conformance_names () };
+        let declared: Vec<&str> = super::cases::ALL.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed.to_vec(), declared);
+    }
+}

@@ -1,0 +1,1112 @@
+//! `cargo xtask bench load`: requests per second through a real MCP server, with and without
+//! authentication.
+//!
+//! For every server in [`SERVERS`] and every mode in [`MODES`] this starts the server's bench
+//! binary, checks one request by hand (right status, right answer, and a request without a
+//! token refused exactly when the mode authenticates), warms up, then drives it with `wrk` at a
+//! fixed concurrency. The modes run in rounds whose order alternates, because the machines this
+//! runs on are small and shared; each figure reported is the median over the rounds. The result
+//! is a table on stdout, `target/bench/load.md` and `target/bench/load.svg`.
+//!
+//! A bench binary (see `examples/hmac-server/src/bin/bench-server.rs`) takes
+//! `--mode none|cached|uncached`, listens on an ephemeral loopback port, prints the address and
+//! then a bearer token on stdout, and serves stateless JSON MCP at `/mcp`.
+
+use std::fmt::Write as _;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::chart;
+use crate::Result;
+use crate::cmd::{Cmd, project_root, quote};
+
+/// A server the load bench drives.
+struct Server {
+    /// The HTTP adapter it is built on (first column of the table).
+    adapter: &'static str,
+    /// Cargo package holding the bench binary.
+    package: &'static str,
+    /// The bench binary.
+    binary: &'static str,
+}
+
+/// Every server benchmarked, in table order. An actix-web row goes here once an actix bench
+/// binary with the same command line and output exists.
+const SERVERS: &[Server] = &[Server {
+    adapter: "axum",
+    package: "hmac-server",
+    binary: "bench-server",
+}];
+
+/// An authentication mode of a bench binary.
+struct Mode {
+    /// Value of `--mode`.
+    arg: &'static str,
+    /// Name in the table.
+    label: &'static str,
+    /// Whether the server checks the token (a request without one must get 401).
+    authenticates: bool,
+    /// Target throughput as a fraction of the same server's ceiling, if any.
+    target: Option<f64>,
+}
+
+/// The modes, the ceiling (no authentication) first: ratios are taken against it.
+const MODES: &[Mode] = &[
+    Mode {
+        arg: "none",
+        label: "none (ceiling)",
+        authenticates: false,
+        target: None,
+    },
+    Mode {
+        arg: "cached",
+        label: "cached",
+        authenticates: true,
+        target: Some(0.95),
+    },
+    Mode {
+        arg: "uncached",
+        label: "uncached (HS256)",
+        authenticates: true,
+        target: Some(0.90),
+    },
+];
+
+/// The JSON-RPC request every client sends: call the `whoami` tool.
+const BODY: &str =
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+
+/// Environment variable through which `wrk` gets the token (keeps it off the command line).
+const TOKEN_VAR: &str = "MCP_BENCH_TOKEN";
+
+/// How long to wait for a bench binary to print its address and token.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of one load bench run.
+#[derive(Debug, Clone)]
+struct Options {
+    /// wrk threads.
+    threads: u32,
+    /// wrk connections (concurrent clients).
+    connections: u32,
+    /// Measured seconds per run.
+    duration: u64,
+    /// Warm-up seconds per run (not measured).
+    warmup: u64,
+    /// Rounds over every mode; figures are medians over rounds.
+    rounds: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            threads: 2,
+            connections: 32,
+            duration: 10,
+            warmup: 1,
+            rounds: 3,
+        }
+    }
+}
+
+/// Help for the load bench's arguments.
+const USAGE: &str = "\
+cargo xtask bench load [-- OPTIONS]
+  --duration D     measured time per run (default 10s; D is N, Ns, Nm)
+  --warmup D       unmeasured warm-up per run (default 1s; 0 to skip)
+  --rounds N       rounds over all modes, alternating order; medians reported (default 3)
+  --connections N  concurrent connections (default 32)
+  --threads N      wrk threads (default 2)";
+
+impl Options {
+    /// Parses `--duration 5s` and friends (also `--duration=5s`).
+    fn parse(args: &[String]) -> Result<Self> {
+        let mut options = Self::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_owned())),
+                None => (arg.as_str(), None),
+            };
+            if matches!(name, "-h" | "--help") {
+                return Err(format!("usage:\n{USAGE}"));
+            }
+            let mut value = || {
+                inline
+                    .clone()
+                    .or_else(|| args.next().cloned())
+                    .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+            };
+            match name {
+                "--duration" => options.duration = parse_seconds(&value()?)?,
+                "--warmup" => options.warmup = parse_seconds(&value()?)?,
+                "--rounds" => options.rounds = parse_count(name, &value()?)?,
+                "--connections" => options.connections = parse_count(name, &value()?)?,
+                "--threads" => options.threads = parse_count(name, &value()?)?,
+                _ => return Err(format!("unknown load bench option `{arg}`\n{USAGE}")),
+            }
+        }
+        if options.duration == 0 {
+            return Err("--duration must be at least 1s".to_owned());
+        }
+        if options.threads > options.connections {
+            return Err(
+                "--threads cannot exceed --connections (wrk needs a connection per thread)"
+                    .to_owned(),
+            );
+        }
+        Ok(options)
+    }
+}
+
+/// `10`, `10s`, `2m` as seconds.
+fn parse_seconds(text: &str) -> Result<u64> {
+    let (number, unit) = match text.strip_suffix('s') {
+        Some(n) => (n, 1),
+        None => match text.strip_suffix('m') {
+            Some(n) => (n, 60),
+            None => (text, 1),
+        },
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .ok_or_else(|| format!("`{text}` is not a duration in whole seconds or minutes (10s, 2m)"))
+}
+
+/// A positive whole number.
+fn parse_count(name: &str, text: &str) -> Result<u32> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{name} takes a positive whole number, not `{text}`"))
+}
+
+/// What one wrk run measured.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    /// Completed requests.
+    requests: u64,
+    /// Requests per second.
+    rps: f64,
+    /// Median latency, microseconds.
+    p50_us: f64,
+    /// 99th percentile latency, microseconds.
+    p99_us: f64,
+    /// Server CPU time (user + system) per request, microseconds; NaN where unknown. Less
+    /// sensitive than throughput to other programs sharing the machine.
+    cpu_us: f64,
+}
+
+/// One measured run.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// Index into [`SERVERS`].
+    server: usize,
+    /// Index into [`MODES`].
+    mode: usize,
+    /// Round, from 1.
+    round: u32,
+    /// The measurement.
+    sample: Sample,
+}
+
+/// Medians over the rounds of one server and mode.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Row {
+    /// Adapter name.
+    pub(crate) adapter: &'static str,
+    /// Mode label.
+    pub(crate) label: &'static str,
+    /// Median requests per second.
+    pub(crate) rps: f64,
+    /// Lowest and highest requests per second over the rounds.
+    pub(crate) rps_range: (f64, f64),
+    /// Median p50 latency, microseconds.
+    p50_us: f64,
+    /// Median p99 latency, microseconds.
+    p99_us: f64,
+    /// Median server CPU time per request, microseconds (NaN where unknown).
+    cpu_us: f64,
+    /// Server CPU per request relative to the same adapter's ceiling.
+    cpu_ratio: f64,
+    /// Throughput relative to the same adapter's ceiling.
+    pub(crate) ratio: f64,
+    /// Target ratio, if the mode has one.
+    pub(crate) target: Option<f64>,
+}
+
+/// Runs `cargo xtask bench load [-- OPTIONS]`.
+pub(crate) fn run(args: &[String]) -> Result {
+    let options = Options::parse(args)?;
+    let root = project_root();
+    let target_dir = target_dir()?;
+    let out_dir = target_dir.join("bench");
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let wrk = ensure_wrk()?;
+    let mut machine = Machine::read(&wrk);
+
+    let mut commands = Vec::new();
+    let mut binaries = Vec::new();
+    for server in SERVERS {
+        let build = Cmd::cargo().args([
+            "build",
+            "--release",
+            "-p",
+            server.package,
+            "--bin",
+            server.binary,
+        ]);
+        build.run()?;
+        commands.push(build.to_string());
+        let binary = target_dir.join("release").join(format!(
+            "{}{}",
+            server.binary,
+            std::env::consts::EXE_SUFFIX
+        ));
+        if !binary.is_file() {
+            return Err(format!(
+                "built {} but found no {}",
+                server.binary,
+                binary.display()
+            ));
+        }
+        binaries.push(binary);
+    }
+
+    let script = out_dir.join("load.lua");
+    std::fs::write(&script, lua_script())
+        .map_err(|e| format!("cannot write {}: {e}", script.display()))?;
+    let script_arg = shown_path(&script, &root, &target_dir);
+    let ticks_per_second = clock_ticks_per_second();
+
+    let mut runs = Vec::new();
+    for round in 1..=options.rounds {
+        // Alternate the order so that no mode always runs first, or last, on a busy machine.
+        let mut order: Vec<(usize, usize)> = (0..SERVERS.len())
+            .flat_map(|s| (0..MODES.len()).map(move |m| (s, m)))
+            .collect();
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        for (server, mode) in order {
+            let shown_binary = shown_path(&binaries[server], &root, &target_dir);
+            eprintln!(
+                "--> round {round}/{}: {} {}",
+                options.rounds, SERVERS[server].adapter, MODES[mode].label
+            );
+            let sample = measure(
+                &binaries[server],
+                &shown_binary,
+                &MODES[mode],
+                &options,
+                ticks_per_second,
+                &script_arg,
+                &mut commands,
+            )?;
+            eprintln!(
+                "    {:.0} requests/s, p50 {}, p99 {}, server CPU {} per request ({} requests)",
+                sample.rps,
+                format_latency(sample.p50_us),
+                format_latency(sample.p99_us),
+                format_cpu(sample.cpu_us),
+                sample.requests
+            );
+            runs.push(Run {
+                server,
+                mode,
+                round,
+                sample,
+            });
+        }
+    }
+
+    machine.loadavg_end = loadavg();
+    let rows = summarize(&runs);
+    let table = text_table(&rows, &options);
+    println!();
+    print!("{table}");
+
+    let report = markdown(&rows, &runs, &options, &machine, &commands);
+    let md = out_dir.join("load.md");
+    std::fs::write(&md, report).map_err(|e| format!("cannot write {}: {e}", md.display()))?;
+    let svg = out_dir.join("load.svg");
+    let title = format!(
+        "MCP tools/call throughput, wrk -t{} -c{} -d{}s, median of {} rounds",
+        options.threads, options.connections, options.duration, options.rounds
+    );
+    std::fs::write(&svg, chart::bars(&title, &rows))
+        .map_err(|e| format!("cannot write {}: {e}", svg.display()))?;
+    println!(
+        "\nwrote {} and {}",
+        shown_path(&md, &root, &target_dir),
+        shown_path(&svg, &root, &target_dir)
+    );
+    Ok(())
+}
+
+/// The cargo target directory (honours `CARGO_TARGET_DIR` and `build.target-dir`).
+fn target_dir() -> Result<PathBuf> {
+    let metadata = Cmd::cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .probe()
+        .ok_or("`cargo metadata` failed")?;
+    json_string_field(&metadata, "target_directory")
+        .map(PathBuf::from)
+        .ok_or_else(|| "no target_directory in `cargo metadata` output".to_owned())
+}
+
+/// The string value of the first `"key":"..."` in `json` (enough for cargo metadata; std-only).
+fn json_string_field(json: &str, key: &str) -> Option<String> {
+    let start = json.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut value = String::new();
+    let mut chars = json[start..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(value),
+            '\\' => match chars.next()? {
+                'n' => value.push('\n'),
+                't' => value.push('\t'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => value.push(other),
+            },
+            c => value.push(c),
+        }
+    }
+    None
+}
+
+/// `path` as shown in commands and reports: relative to the project root when inside it, so no
+/// machine's absolute paths end up in a report.
+fn shown_path(path: &Path, root: &Path, target_dir: &Path) -> String {
+    if let Ok(relative) = path.strip_prefix(root) {
+        return relative.display().to_string();
+    }
+    match path.strip_prefix(target_dir) {
+        Ok(relative) => format!("$CARGO_TARGET_DIR/{}", relative.display()),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// The path of `wrk`, installing it with apt-get when missing and running as root.
+fn ensure_wrk() -> Result<PathBuf> {
+    if let Some(path) = find_in_path("wrk") {
+        return Ok(path);
+    }
+    let hint = "the load bench needs `wrk` (https://github.com/wg/wrk): \
+                `sudo apt-get install wrk` on Debian/Ubuntu, `brew install wrk` on macOS";
+    let root = Cmd::new("id")
+        .arg("-u")
+        .probe()
+        .is_some_and(|uid| uid.trim() == "0");
+    if !root || find_in_path("apt-get").is_none() {
+        return Err(format!("wrk not found; {hint}"));
+    }
+    eprintln!("wrk not found; installing the Debian package (running as root)");
+    Cmd::new("apt-get").arg("update").run()?;
+    Cmd::new("apt-get")
+        .args(["install", "-y", "wrk"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+    find_in_path("wrk")
+        .ok_or_else(|| format!("apt-get installed wrk but it is not on PATH; {hint}"))
+}
+
+/// The first executable file called `name` on `PATH`.
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The wrk script: POST the `whoami` call with the MCP headers, and print a machine-readable
+/// summary line when done.
+fn lua_script() -> String {
+    format!(
+        r#"-- Generated by `cargo xtask bench load`: one MCP tools/call (whoami) per request.
+local token = os.getenv("{TOKEN_VAR}")
+if token == nil or token == "" then
+  error("{TOKEN_VAR} is not set")
+end
+wrk.method = "POST"
+wrk.body = '{BODY}'
+wrk.headers["Authorization"] = "Bearer " .. token
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["MCP-Protocol-Version"] = "2025-06-18"
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "XTASK requests=%d duration_us=%d status=%d connect=%d read=%d write=%d timeout=%d p50_us=%d p99_us=%d\n",
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"#
+    )
+}
+
+/// A bench binary running in the background; killed when dropped.
+struct ServerProcess {
+    /// The process.
+    child: Child,
+    /// Where it listens.
+    addr: SocketAddr,
+    /// A token it accepts.
+    token: String,
+}
+
+impl ServerProcess {
+    /// Starts `binary --mode MODE` and reads its address and token.
+    fn start(binary: &Path, mode: &str) -> Result<Self> {
+        let mut child = Command::new(binary)
+            .args(["--mode", mode])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+        let stdout = child.stdout.take().ok_or("no stdout pipe")?;
+        // Read on a thread so a server that never prints cannot hang the bench.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let addr = lines.next().and_then(std::result::Result::ok);
+            let token = lines.next().and_then(std::result::Result::ok);
+            let _ = tx.send((addr, token));
+        });
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: String::new(),
+        };
+        let (addr, token) = match rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok((Some(addr), Some(token))) => (addr, token),
+            Ok(_) => {
+                return Err(format!(
+                    "{} exited before printing its address and token",
+                    binary.display()
+                ));
+            }
+            Err(_) => {
+                return Err(format!(
+                    "{} printed no address and token within {STARTUP_TIMEOUT:?}",
+                    binary.display()
+                ));
+            }
+        };
+        server.addr = addr
+            .trim()
+            .parse()
+            .map_err(|e| format!("{} printed `{addr}`, not an address: {e}", binary.display()))?;
+        server.token = token.trim().to_owned();
+        Ok(server)
+    }
+
+    /// Fails if the process has exited.
+    fn check_alive(&mut self) -> Result {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("the server exited during the run ({status})")),
+            Err(e) => Err(format!("cannot check the server process: {e}")),
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server in `mode`, checks it, warms it up and measures it with wrk.
+fn measure(
+    binary: &Path,
+    shown_binary: &str,
+    mode: &Mode,
+    options: &Options,
+    ticks_per_second: Option<f64>,
+    script: &str,
+    commands: &mut Vec<String>,
+) -> Result<Sample> {
+    let mut server = ServerProcess::start(binary, mode.arg)?;
+    let pid = server.child.id();
+    commands.push(format!("{} --mode {} &", quote(shown_binary), mode.arg));
+    preflight(&server, mode)?;
+    let url = format!("http://{}/mcp", server.addr);
+    let wrk = |seconds: u64| {
+        Cmd::new("wrk")
+            .current_dir(project_root())
+            .env_shown_as(
+                TOKEN_VAR,
+                &server.token,
+                "<token printed by the server>".to_owned(),
+            )
+            .arg(format!("-t{}", options.threads))
+            .arg(format!("-c{}", options.connections))
+            .arg(format!("-d{seconds}s"))
+            .arg("--latency")
+            .args(["-s", script])
+            .arg(&url)
+    };
+    if options.warmup > 0 {
+        let warmup = wrk(options.warmup);
+        let output = warmup.run_captured()?;
+        commands.push(format!("{warmup}  # warm-up"));
+        parse_wrk(&output)?;
+    }
+    let run = wrk(options.duration);
+    let cpu_before = cpu_ticks(pid);
+    let output = run.run_captured()?;
+    let cpu_after = cpu_ticks(pid);
+    commands.push(run.to_string());
+    server.check_alive()?;
+    let mut sample = parse_wrk(&output)?;
+    if let (Some(before), Some(after), Some(per_second)) = (cpu_before, cpu_after, ticks_per_second)
+    {
+        let seconds = after.saturating_sub(before) as f64 / per_second;
+        sample.cpu_us = seconds * 1e6 / sample.requests as f64;
+    }
+    Ok(sample)
+}
+
+/// User plus system CPU time of process `pid` so far, in clock ticks (Linux), or `None`.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name, which may hold spaces: state is the first,
+    // utime and stime (fields 14 and 15 of proc(5)) the twelfth and thirteenth.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second for [`cpu_ticks`] (`getconf CLK_TCK`), or `None`.
+fn clock_ticks_per_second() -> Option<f64> {
+    Cmd::new("getconf")
+        .arg("CLK_TCK")
+        .probe()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|&t| t > 0.0)
+}
+
+/// One request by hand before the load: the tool answers for the bench user, and a request
+/// without a token is refused exactly when the mode authenticates. wrk only counts statuses; this
+/// catches a server answering 200 with an error inside, or a mode that is not what it says.
+fn preflight(server: &ServerProcess, mode: &Mode) -> Result {
+    let (status, body) = post(server.addr, Some(&server.token))?;
+    if status != 200 || !body.contains(r#""isError":false"#) || !body.contains("bench-user") {
+        return Err(format!(
+            "the whoami call got status {status} and body {body}; expected 200 with the bench user"
+        ));
+    }
+    let (status, _) = post(server.addr, None)?;
+    let expected = if mode.authenticates { 401 } else { 200 };
+    if status != expected {
+        return Err(format!(
+            "mode `{}`: a request without a token got {status}, expected {expected}",
+            mode.arg
+        ));
+    }
+    Ok(())
+}
+
+/// POSTs [`BODY`] to `/mcp` over a fresh connection; the status and the body.
+fn post(addr: SocketAddr, token: Option<&str>) -> Result<(u16, String)> {
+    let io = |e: std::io::Error| format!("request to {addr} failed: {e}");
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(io)?;
+    let mut request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n\
+         Content-Length: {}\r\nConnection: close\r\n",
+        BODY.len()
+    );
+    if let Some(token) = token {
+        let _ = write!(request, "Authorization: Bearer {token}\r\n");
+    }
+    request.push_str("\r\n");
+    request.push_str(BODY);
+    stream.write_all(request.as_bytes()).map_err(io)?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(io)?;
+    let status = response
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP/1.1 response: {response:.200}"))?;
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_owned();
+    Ok((status, body))
+}
+
+/// The figures of the `XTASK ...` line the script prints; fails on any non-2xx/3xx response or
+/// socket error.
+fn parse_wrk(output: &str) -> Result<Sample> {
+    let line = output
+        .lines()
+        .find_map(|l| l.strip_prefix("XTASK "))
+        .ok_or_else(|| format!("wrk printed no summary line:\n{output}"))?;
+    let field = |name: &str| -> Result<f64> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("no {name} in wrk summary `{line}`"))
+    };
+    let errors: Vec<String> = ["status", "connect", "read", "write", "timeout"]
+        .iter()
+        .filter_map(|name| match field(name) {
+            Ok(n) => (n > 0.0).then(|| Ok(format!("{name} {n}"))),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_>>()?;
+    if !errors.is_empty() {
+        return Err(format!(
+            "wrk saw failed requests ({}; `status` counts responses other than 2xx/3xx):\n{output}",
+            errors.join(", ")
+        ));
+    }
+    let requests = field("requests")?;
+    let duration_us = field("duration_us")?;
+    if requests < 1.0 || duration_us <= 0.0 {
+        return Err(format!("wrk completed no requests:\n{output}"));
+    }
+    Ok(Sample {
+        // A whole, non-negative count parsed from `%d`: the cast is exact.
+        requests: requests as u64,
+        rps: requests / (duration_us / 1e6),
+        p50_us: field("p50_us")?,
+        p99_us: field("p99_us")?,
+        cpu_us: f64::NAN,
+    })
+}
+
+/// Median of `values` (mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => f64::midpoint(values[n / 2 - 1], values[n / 2]),
+    }
+}
+
+/// Medians per server and mode, with ratios to each server's ceiling (the first mode).
+fn summarize(runs: &[Run]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (s, server) in SERVERS.iter().enumerate() {
+        let of = |m: usize, f: fn(&Sample) -> f64| {
+            median(
+                runs.iter()
+                    .filter(|r| r.server == s && r.mode == m)
+                    .map(|r| f(&r.sample))
+                    .collect(),
+            )
+        };
+        let ceiling = of(0, |x| x.rps);
+        let ceiling_cpu = of(0, |x| x.cpu_us);
+        for (m, mode) in MODES.iter().enumerate() {
+            let rps = of(m, |x| x.rps);
+            let all = runs
+                .iter()
+                .filter(|r| r.server == s && r.mode == m)
+                .map(|r| r.sample.rps);
+            let rps_range = (
+                all.clone().fold(f64::INFINITY, f64::min),
+                all.fold(f64::NEG_INFINITY, f64::max),
+            );
+            rows.push(Row {
+                adapter: server.adapter,
+                label: mode.label,
+                rps,
+                rps_range,
+                p50_us: of(m, |x| x.p50_us),
+                p99_us: of(m, |x| x.p99_us),
+                cpu_us: of(m, |x| x.cpu_us),
+                cpu_ratio: of(m, |x| x.cpu_us) / ceiling_cpu,
+                ratio: rps / ceiling,
+                target: mode.target,
+            });
+        }
+    }
+    rows
+}
+
+/// `1.23 ms` or `456 µs`.
+fn format_latency(us: f64) -> String {
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} µs")
+    }
+}
+
+/// `61.2 µs`, or `n/a`.
+fn format_cpu(us: f64) -> String {
+    if us.is_finite() {
+        format!("{us:.1} µs")
+    } else {
+        "n/a".to_owned()
+    }
+}
+
+/// `103.2%`, or `n/a`.
+fn format_ratio(ratio: f64) -> String {
+    if ratio.is_finite() {
+        format!("{:.1}%", ratio * 100.0)
+    } else {
+        "n/a".to_owned()
+    }
+}
+
+/// `12,345`.
+pub(crate) fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `12,001-13,456`: the spread of requests/s over the rounds.
+fn range(row: &Row) -> String {
+    format!(
+        "{}-{}",
+        thousands(row.rps_range.0),
+        thousands(row.rps_range.1)
+    )
+}
+
+/// PASS or SHORT for a row with a target.
+fn verdict(row: &Row) -> Option<(f64, &'static str)> {
+    row.target
+        .map(|t| (t, if row.ratio >= t { "PASS" } else { "SHORT" }))
+}
+
+/// The table printed on stdout, with the target verdicts.
+fn text_table(rows: &[Row], options: &Options) -> String {
+    let mut out = format!(
+        "load bench: wrk -t{} -c{} -d{}s, median of {} rounds\n\n",
+        options.threads, options.connections, options.duration, options.rounds
+    );
+    let _ = writeln!(
+        out,
+        "{:<8} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+        "adapter",
+        "config",
+        "requests/s",
+        "rounds min-max",
+        "p50",
+        "p99",
+        "vs ceiling",
+        "CPU/req",
+        "vs ceiling"
+    );
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<8} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+            row.adapter,
+            row.label,
+            thousands(row.rps),
+            range(row),
+            format_latency(row.p50_us),
+            format_latency(row.p99_us),
+            format_ratio(row.ratio),
+            format_cpu(row.cpu_us),
+            format_ratio(row.cpu_ratio)
+        );
+    }
+    out.push_str("\ntargets (a measurement: SHORT does not fail the command):\n");
+    for row in rows {
+        if let Some((target, word)) = verdict(row) {
+            let _ = writeln!(
+                out,
+                "  {} {:<18} >= {:.0}% of ceiling: {:>5.1}%  {word}",
+                row.adapter,
+                row.label,
+                target * 100.0,
+                row.ratio * 100.0
+            );
+        }
+    }
+    out
+}
+
+/// Facts about the machine, for the report.
+struct Machine {
+    /// Logical CPUs available.
+    cpus: usize,
+    /// CPU model (Linux), if known.
+    cpu_model: Option<String>,
+    /// Kernel release (Linux), if known.
+    kernel: Option<String>,
+    /// Load averages when the bench started (Linux), if known.
+    loadavg: Option<String>,
+    /// Load averages when it ended.
+    loadavg_end: Option<String>,
+    /// Start time, UTC.
+    date: String,
+    /// `wrk -v` first line.
+    wrk: String,
+    /// `rustc -V`.
+    rustc: Option<String>,
+    /// Commit, with a note when the tree has changes.
+    commit: Option<String>,
+}
+
+impl Machine {
+    /// Reads what it can; missing facts stay `None`.
+    fn read(wrk: &Path) -> Self {
+        let read = |path: &str| std::fs::read_to_string(path).ok();
+        let first_line = |text: String| text.lines().next().map(|l| l.trim().to_owned());
+        let wrk_version = Command::new(wrk)
+            .arg("-v")
+            .stdin(Stdio::null())
+            .output()
+            .ok()
+            .and_then(|o| first_line(String::from_utf8_lossy(&o.stdout).into_owned()))
+            .map(|line| match line.split_once(" Copyright") {
+                Some((version, _)) => version.to_owned(),
+                None => line,
+            })
+            .unwrap_or_else(|| "wrk (version unknown)".to_owned());
+        let commit = Cmd::new("git")
+            .current_dir(project_root())
+            .args(["rev-parse", "--short", "HEAD"])
+            .probe()
+            .map(|hash| {
+                let dirty = Cmd::new("git")
+                    .current_dir(project_root())
+                    .args(["status", "--porcelain", "--untracked-files=no"])
+                    .probe()
+                    .is_some_and(|s| !s.trim().is_empty());
+                let hash = hash.trim().to_owned();
+                if dirty {
+                    format!("{hash} with uncommitted changes")
+                } else {
+                    hash
+                }
+            });
+        Self {
+            cpus: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            cpu_model: read("/proc/cpuinfo").and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, model)| model.trim().to_owned())
+            }),
+            kernel: read("/proc/sys/kernel/osrelease").and_then(first_line),
+            loadavg: loadavg(),
+            loadavg_end: None,
+            date: utc_now(),
+            wrk: wrk_version,
+            rustc: Cmd::new("rustc").arg("-V").probe().and_then(first_line),
+            commit,
+        }
+    }
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), if known.
+fn loadavg() -> Option<String> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// The current time as `YYYY-MM-DD HH:MM UTC` (std-only civil-from-days).
+fn utc_now() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's days-to-civil algorithm, for days since 1970-01-01 (non-negative here).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rest / 3600,
+        rest % 3600 / 60
+    )
+}
+
+/// `target/bench/load.md`: medians, verdicts, every round, the machine and the commands.
+fn markdown(
+    rows: &[Row],
+    runs: &[Run],
+    options: &Options,
+    machine: &Machine,
+    commands: &[String],
+) -> String {
+    let mut md = String::from("# Load bench\n\n");
+    let _ = writeln!(
+        md,
+        "Generated by `cargo xtask bench load` on {}. Each configuration serves the same \
+         stateless JSON MCP `tools/call` (`whoami`) over HTTP/1.1; `none` skips authentication \
+         and is the ceiling. wrk runs `-t{} -c{}` for {}s after a {}s warm-up; every figure is \
+         the median of {} rounds whose order alternates. Server and load generator share the \
+         machine, so absolute figures say little; ratios within one run are what matter. \
+         Server CPU per request is the server process's user + system time during the measured \
+         run divided by the requests it served: less sensitive than throughput to other load on \
+         the machine, it shows what authentication costs the server.\n",
+        machine.date,
+        options.threads,
+        options.connections,
+        options.duration,
+        options.warmup,
+        options.rounds
+    );
+    md.push_str(
+        "| adapter | config | requests/s | rounds min-max | p50 | p99 | vs ceiling | target \
+         | server CPU/request | vs ceiling |\n",
+    );
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---|---:|---:|\n");
+    for row in rows {
+        let target = verdict(row).map_or_else(
+            || "-".to_owned(),
+            |(t, word)| format!(">= {:.0}%: **{word}**", t * 100.0),
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {target} | {} | {} |",
+            row.adapter,
+            row.label,
+            thousands(row.rps),
+            range(row),
+            format_latency(row.p50_us),
+            format_latency(row.p99_us),
+            format_ratio(row.ratio),
+            format_cpu(row.cpu_us),
+            format_ratio(row.cpu_ratio)
+        );
+    }
+    md.push_str("\n![requests per second](load.svg)\n\n## Every round\n\n");
+    md.push_str(
+        "| round | adapter | config | requests | requests/s | p50 | p99 | server CPU/request |\n",
+    );
+    md.push_str("|---:|---|---|---:|---:|---:|---:|---:|\n");
+    let mut ordered: Vec<&Run> = runs.iter().collect();
+    ordered.sort_by_key(|r| (r.server, r.mode, r.round));
+    for run in ordered {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            run.round,
+            SERVERS[run.server].adapter,
+            MODES[run.mode].label,
+            thousands(run.sample.requests as f64),
+            thousands(run.sample.rps),
+            format_latency(run.sample.p50_us),
+            format_latency(run.sample.p99_us),
+            format_cpu(run.sample.cpu_us)
+        );
+    }
+    md.push_str("\n## Machine\n\n");
+    let _ = writeln!(md, "- CPUs (nproc): {}", machine.cpus);
+    let optional = [
+        ("CPU", &machine.cpu_model),
+        ("kernel", &machine.kernel),
+        ("load average at start (1, 5, 15 min)", &machine.loadavg),
+        ("load average at end", &machine.loadavg_end),
+        ("rustc", &machine.rustc),
+        ("commit", &machine.commit),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            let _ = writeln!(md, "- {name}: {value}");
+        }
+    }
+    let _ = writeln!(md, "- load generator: {}", machine.wrk);
+    let _ = writeln!(md, "- date: {}", machine.date);
+    md.push_str(
+        "\n## Commands\n\nRun from the workspace root, in this order. `&` marks a server started \
+         in the background (it prints its address and a token, and is stopped after its run); \
+         the wrk script is written by the bench.\n\n```sh\n",
+    );
+    for command in commands {
+        md.push_str(command);
+        md.push('\n');
+    }
+    md.push_str("```\n\n## Script (load.lua)\n\n```lua\n");
+    md.push_str(&lua_script());
+    md.push_str("```\n");
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_durations_and_options() {
+        assert_eq!(parse_seconds("5s"), Ok(5));
+        assert_eq!(parse_seconds("2m"), Ok(120));
+        assert_eq!(parse_seconds("7"), Ok(7));
+        assert!(parse_seconds("1.5s").is_err());
+        let args: Vec<String> = ["--duration", "5s", "--rounds=2"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let options = Options::parse(&args).unwrap_or_default();
+        assert_eq!((options.duration, options.rounds), (5, 2));
+        assert!(Options::parse(&["--bogus".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn parses_the_wrk_summary() {
+        let ok = "Running\nXTASK requests=1000 duration_us=2000000 status=0 connect=0 read=0 \
+                  write=0 timeout=0 p50_us=1500 p99_us=9000\n";
+        let sample = parse_wrk(ok);
+        assert_eq!(sample.as_ref().map(|s| s.requests), Ok(1000));
+        assert!(sample.is_ok_and(|s| (s.rps - 500.0).abs() < 1e-9 && s.p99_us > s.p50_us));
+        assert!(parse_wrk(&ok.replace("status=0", "status=3")).is_err());
+        assert!(parse_wrk("no summary").is_err());
+    }
+
+    #[test]
+    fn small_helpers() {
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert!((median(vec![3.0, 1.0, 2.0]) - 2.0).abs() < 1e-12);
+        assert!((median(vec![4.0, 1.0]) - 2.5).abs() < 1e-12);
+        assert_eq!(
+            json_string_field(
+                r#"{"a":1,"target_directory":"C:\\x\"y"}"#,
+                "target_directory"
+            ),
+            Some(r#"C:\x"y"#.to_owned())
+        );
+        assert_eq!(utc_now().len(), "2026-01-01 00:00 UTC".len());
+        if cfg!(target_os = "linux") {
+            assert!(cpu_ticks(std::process::id()).is_some());
+        }
+    }
+}
