@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::Result;
 use crate::cmd::Cmd;
+use crate::disk;
 use crate::postgres::{self, Database};
 
 /// Library and binary crates that are also linted on their own, so that a
@@ -74,6 +75,8 @@ struct Ci {
 impl Ci {
     /// Runs every step in order; the first failure ends the run.
     fn run_all(&mut self) -> Result {
+        self.step("disk space", disk::check_room_for_full_run)?;
+
         self.step("fmt", || {
             Cmd::cargo().args(["fmt", "--all", "--", "--check"]).run()
         })?;
@@ -193,6 +196,14 @@ impl Ci {
             eprintln!("  {:<width$}  {:>8}  {mark}", step.name, seconds(step.took));
         }
         eprintln!("  {:<width$}  {:>8}", "total", seconds(total));
+        // Measured so that disk::FULL_RUN_GIB can be kept honest.
+        if let Ok(used) = disk::used_kib(&disk::target_dir()) {
+            eprintln!(
+                "  target dir now holds {} (a full run is budgeted at {} GiB)",
+                disk::gib(used),
+                disk::FULL_RUN_GIB
+            );
+        }
         match self.steps.iter().find(|s| s.outcome == Outcome::Failed) {
             Some(failed) => eprintln!("ci FAILED at step `{}`", failed.name),
             None => eprintln!("ci passed"),

@@ -5,8 +5,8 @@
 //! the list of subcommands.
 //!
 //! Layout: `main.rs` dispatches, [`mod@ci`] holds the CI steps, [`mod@bench`] the
-//! benchmarks, [`mod@postgres`] finds or starts a database for tests and [`mod@cmd`]
-//! runs external programs.
+//! benchmarks, [`mod@postgres`] finds or starts a database for tests, [`mod@disk`] checks
+//! the room a CI run needs and [`mod@cmd`] runs external programs.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, reason = "a CLI prints")]
@@ -14,6 +14,7 @@
 mod bench;
 mod ci;
 mod cmd;
+mod disk;
 mod postgres;
 
 use std::process::ExitCode;

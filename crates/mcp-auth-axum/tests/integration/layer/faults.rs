@@ -6,7 +6,7 @@ use std::time::Duration;
 use mcp_auth_core::{AuthError, BearerToken, Principal, TokenValidator, validator_fn};
 use reqwest::{Method, StatusCode};
 
-use crate::support::TestServer;
+use crate::layer::support::TestServer;
 
 /// Text of the underlying faults; must never reach a client.
 const SECRET_CAUSE: &str = "jwks.internal.example refused: password=hunter2";

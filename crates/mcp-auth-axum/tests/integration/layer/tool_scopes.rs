@@ -4,7 +4,7 @@ use mcp_auth_axum::AuthLayer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ALICE, ROOT, TestServer, static_validator};
+use crate::layer::support::{ALICE, ROOT, TestServer, static_validator};
 
 fn with_hello_scope(layer: AuthLayer) -> AuthLayer {
     layer.tool_scopes("hello", "greet".parse().unwrap())

@@ -5,7 +5,7 @@ use http::StatusCode;
 use http::header::WWW_AUTHENTICATE;
 use mcp_auth_server::store::{ApplicationType, ClientRecord, ClientSource, TokenHash};
 
-use crate::support::{
+use crate::endpoints::support::{
     Answer, Auth, BASIC, BASIC_SECRET, NOW, POST, POST_SECRET, PUBLIC, REDIRECT, Server, request,
 };
 
@@ -161,7 +161,7 @@ mod metadata_documents {
     use mcp_auth_server::store::{FamilyId, RefreshRecord};
 
     use super::*;
-    use crate::support::{RESOURCE, VERIFIER};
+    use crate::endpoints::support::{RESOURCE, VERIFIER};
 
     const DOC_CLIENT: &str = "https://app.example.com/oauth/client.json";
 

@@ -5,13 +5,16 @@
 #![allow(clippy::unwrap_used, reason = "tests")]
 
 mod app;
-#[path = "../../../mcp-auth-axum/tests/conformance/app.rs"]
+#[path = "../../../../mcp-auth-axum/tests/integration/conformance/app.rs"]
 mod axum_app;
 
 mod actix {
-    mcp_auth_testkit::conformance_tests!(crate::app::Actix);
+    mcp_auth_testkit::conformance_tests!(crate::conformance::app::Actix);
 }
 
 mod parity {
-    mcp_auth_testkit::conformance_compare!(crate::axum_app::Axum, crate::app::Actix);
+    mcp_auth_testkit::conformance_compare!(
+        crate::conformance::axum_app::Axum,
+        crate::conformance::app::Actix
+    );
 }

@@ -7,7 +7,7 @@ use mcp_auth_server::store::sqlx::{Row, SqlitePool};
 use mcp_auth_server::store::{SqliteStore, Store, StoreError};
 use tempfile::TempDir;
 
-use crate::harness::{Backend, a_client};
+use crate::store::harness::{Backend, a_client};
 
 /// Every cell of every `mcp_auth_` table, as bytes (SQLite renders any value as a blob).
 async fn raw_contents(pool: &SqlitePool) -> Vec<u8> {
@@ -109,11 +109,11 @@ impl Backend for SqliteMemory {
 }
 
 mod file {
-    crate::harness::conformance_tests!(super::SqliteFile);
+    crate::store::harness::conformance_tests!(super::SqliteFile);
 }
 
 mod in_memory {
-    crate::harness::conformance_tests!(super::SqliteMemory);
+    crate::store::harness::conformance_tests!(super::SqliteMemory);
 }
 
 /// The recorded migrations, as `(version, description)`.

@@ -3,7 +3,9 @@
 use http::StatusCode;
 use http::header::CACHE_CONTROL;
 
-use crate::support::{Answer, Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, request};
+use crate::endpoints::support::{
+    Answer, Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, request,
+};
 
 #[track_caller]
 fn assert_ok(answer: &Answer) {
@@ -113,7 +115,11 @@ async fn errors() {
         .assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
     let body = "token=a&token=b&client_id=public-app".to_owned();
     server
-        .revoke(crate::support::raw_request(http::Method::POST, body, None))
+        .revoke(crate::endpoints::support::raw_request(
+            http::Method::POST,
+            body,
+            None,
+        ))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
 }

@@ -4,7 +4,7 @@ use mcp_auth_axum::AuthLayer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{ALICE, ROOT, TestServer, static_validator};
+use crate::layer::support::{ALICE, ROOT, TestServer, static_validator};
 
 #[tokio::test]
 async fn authenticated_reads_the_principal() {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use mcp_auth_server::store::sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use mcp_auth_server::store::{PostgresStore, Store, StoreError, sqlx};
 
-use crate::harness::{Backend, a_client, random_hex};
+use crate::store::harness::{Backend, a_client, random_hex};
 
 /// Connections per pool: several, so the racing callers really run in parallel.
 const POOL_SIZE: u32 = 8;
@@ -151,7 +151,7 @@ impl Backend for Postgres {
     }
 }
 
-crate::harness::conformance_tests!(Postgres);
+crate::store::harness::conformance_tests!(Postgres);
 
 /// The recorded migrations, as `(version, description)`.
 async fn recorded_migrations(pool: &PgPool) -> Vec<(i64, String)> {

@@ -3,7 +3,7 @@
 use mcp_auth_axum::AuthLayer;
 use reqwest::{Method, StatusCode};
 
-use crate::support::{ROOT, TestServer, static_validator};
+use crate::layer::support::{ROOT, TestServer, static_validator};
 
 /// 64 KiB of every byte value, not valid UTF-8 and not JSON.
 fn payload() -> Vec<u8> {

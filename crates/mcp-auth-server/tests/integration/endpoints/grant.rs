@@ -3,7 +3,7 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{
+use crate::endpoints::support::{
     Auth, BASIC, BASIC_SECRET, ISSUER, NO_REFRESH, NOW, OTHER_RESOURCE, POST, POST_SECRET, PUBLIC,
     PUBLIC_CC, REDIRECT, RESOURCE, Server, VERIFIER, jwt_claims, raw_request, request,
 };

@@ -66,7 +66,7 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 /// whether the case passes or panics.
 macro_rules! conformance_tests {
     ($backend:ty) => {
-        $crate::harness::conformance_tests!(
+        $crate::store::harness::conformance_tests!(
             @cases $backend;
             clients_round_trip,
             delete_client_revokes_what_it_was_granted,
@@ -94,12 +94,12 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
-                let backend = <$backend as $crate::harness::Backend>::open().await;
+                let backend = <$backend as $crate::store::harness::Backend>::open().await;
                 let outcome = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-                    $crate::conformance::$case(&backend),
+                    $crate::store::conformance::$case(&backend),
                 ))
                 .await;
-                $crate::harness::Backend::close(backend).await;
+                $crate::store::harness::Backend::close(backend).await;
                 if let Err(panic) = outcome {
                     std::panic::resume_unwind(panic);
                 }

@@ -9,7 +9,7 @@ use mcp_auth_core::BearerToken;
 use mcp_auth_server::http::Response;
 use serde_json::json;
 
-use crate::support::{ISSUER, PASSWORD, RESOURCE, Server, USERNAME, body};
+use crate::server::support::{ISSUER, PASSWORD, RESOURCE, Server, USERNAME, body};
 
 const REDIRECT: &str = "https://app.example.com/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

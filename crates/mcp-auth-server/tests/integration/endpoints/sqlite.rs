@@ -5,7 +5,9 @@ use std::sync::Arc;
 use http::StatusCode;
 use mcp_auth_server::store::SqliteStore;
 
-use crate::support::{Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, request};
+use crate::endpoints::support::{
+    Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, request,
+};
 
 #[tokio::test]
 async fn full_flow_on_sqlite() {

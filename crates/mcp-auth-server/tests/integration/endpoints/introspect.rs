@@ -3,7 +3,7 @@
 use http::StatusCode;
 use serde_json::json;
 
-use crate::support::{
+use crate::endpoints::support::{
     Answer, Auth, BASIC, BASIC_SECRET, ISSUER, NOW, POST, POST_SECRET, PUBLIC, RESOURCE, Server,
     jwt_claims, request,
 };

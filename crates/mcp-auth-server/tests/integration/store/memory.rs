@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use mcp_auth_server::store::{MemoryStore, Store};
 
-use crate::harness::{Backend, conformance_tests};
+use crate::store::harness::{Backend, conformance_tests};
 
 /// A fresh [`MemoryStore`]; its replica is a clone, sharing the state.
 pub(crate) struct Memory(MemoryStore);

@@ -10,7 +10,7 @@ use mcp_auth_server::store::{
 };
 use tokio::sync::Barrier;
 
-use crate::harness::{Backend, contains, hex, random_hex};
+use crate::store::harness::{Backend, contains, hex, random_hex};
 
 /// The tests' "now" (unix seconds).
 const NOW: u64 = 1_700_000_000;
