@@ -125,6 +125,8 @@ impl Ci {
             )
         };
 
+        self.step("headless Chromium", require_chromium)?;
+
         self.step("tests (nextest)", || {
             require_cargo_subcommand("nextest", "cargo-nextest")?;
             with_database(Cmd::cargo().args([
@@ -226,6 +228,24 @@ fn require_cargo_subcommand(subcommand: &str, crate_name: &str) -> Result {
         None => Err(format!(
             "`cargo {subcommand}` is not installed; install it with \
              `cargo install --locked {crate_name}` (or run .ci/run, which installs it)"
+        )),
+    }
+}
+
+/// Fails with an install hint unless Chromium, which the login and consent page tests drive,
+/// can be started (`$CHROMIUM`, else `chromium` on PATH).
+fn require_chromium() -> Result {
+    let binary = std::env::var_os("CHROMIUM").unwrap_or_else(|| "chromium".into());
+    match Cmd::new(&binary).arg("--version").probe() {
+        Some(version) => {
+            eprintln!("{}", version.trim());
+            Ok(())
+        }
+        None => Err(format!(
+            "`{} --version` failed: the login and consent page tests need headless Chromium. \
+             Install it with `apt-get install chromium` (.ci/run does), or set CHROMIUM to \
+             its path",
+            binary.to_string_lossy()
         )),
     }
 }

@@ -8,6 +8,8 @@
 //!   introspection, Google tokeninfo and fault switches.
 //! - [`conformance`]: the adapter conformance suite, run against each web-framework adapter and
 //!   comparing two adapters' answers byte for byte.
+//! - [`browser`] (feature `browser`): headless Chromium driven over the DevTools protocol, for
+//!   tests of the login and consent pages.
 //!
 //! # Example
 //!
@@ -19,6 +21,8 @@
 //! assert_eq!(token.split('.').count(), 3);
 //! ```
 
+#[cfg(feature = "browser")]
+pub mod browser;
 pub mod conformance;
 mod hmac;
 pub mod oidc;
