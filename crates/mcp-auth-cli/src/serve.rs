@@ -18,16 +18,13 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac_server::DemoServer;
-use mcp_auth_axum::{AuthLayer, authorization_server_router, metadata_router};
+use mcp_auth_axum::authorization_server_router;
 use mcp_auth_core::Scopes;
 use mcp_auth_core::metadata::ResourceUri;
 use mcp_auth_server::metadata::Issuer;
 use mcp_auth_server::server::{AuthorizationServer, ServerConfig};
 use mcp_auth_server::store::{MemoryStore, PostgresStore, SqliteStore, Store};
 use mcp_auth_server::user::{Password, StaticUser, StaticUsers, hash_password};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
-use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -179,28 +176,14 @@ async fn serve(args: &ServeArgs) -> Result<(), CliError> {
 
 /// The whole app: the protected MCP endpoint, its metadata and the authorization server.
 fn app(server: &AuthorizationServer, resource: &ResourceUri) -> Result<axum::Router, CliError> {
-    let mut config = StreamableHttpServerConfig::default();
-    // rmcp refuses Host headers other than loopback by default (DNS rebinding): allow the
-    // resource's host too.
-    if let Some(host) = url::Url::parse(resource.as_str())
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-    {
-        config.allowed_hosts.push(host);
-    }
-    let mcp: StreamableHttpService<DemoServer, LocalSessionManager> =
-        StreamableHttpService::new(|| Ok(DemoServer::default()), Default::default(), config);
     let prm = server
         .protected_resource(resource.clone())
         .challenge_scopes(parse_scopes(DEFAULT_SCOPES)?)
         .resource_name("mcp-auth serve");
-    let auth = AuthLayer::new(server.validator(resource.as_str()), prm.clone())
-        .tool_scopes("hello", parse_scopes("greet")?);
-    Ok(axum::Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(auth)
-        .merge(metadata_router(&prm))
-        .merge(authorization_server_router(server.clone())))
+    Ok(
+        hmac_server::protected_app(server.validator(resource.as_str()), &prm, false)
+            .merge(authorization_server_router(server.clone())),
+    )
 }
 
 fn parse_scopes(raw: &str) -> Result<Scopes, CliError> {

@@ -24,9 +24,8 @@
 //! let browser = Browser::launch().await;
 //! let page = browser.new_page().await;
 //! page.goto("http://127.0.0.1:8080/authorize?...").await;
-//! page.type_into("input[name=username]", "alice").await;
-//! page.type_into("input[name=password]", "correct horse").await;
-//! page.click("button[type=submit]").await;
+//! page.sign_in("alice", "correct horse").await; // types, clicks, waits for the next page
+//! page.decide(true).await; // Allow on the consent page
 //! page.wait_for_url(|url| url.contains("code=")).await;
 //! assert!(page.csp_violations().await.is_empty());
 //! # }
@@ -325,6 +324,41 @@ impl Page {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// On mcp-auth-server's login page: types `username` and `password` and submits, as a
+    /// person would; returns once the next page has loaded. The field names are the stable
+    /// ones the authorization endpoint documents.
+    pub async fn sign_in(&self, username: &str, password: &str) {
+        self.type_into("input[name=username]", username).await;
+        self.type_into("input[name=password]", password).await;
+        self.click_and_wait("form button[type=submit], form input[type=submit]")
+            .await;
+    }
+
+    /// Whether the page is mcp-auth-server's consent page (a form with `decision` buttons).
+    pub async fn is_consent_page(&self) -> bool {
+        self.try_eval("!!document.querySelector('button[name=decision]')")
+            .await
+            .is_ok_and(|found| found == Value::Bool(true))
+    }
+
+    /// On mcp-auth-server's consent page: presses Allow (`true`) or Deny; returns once the
+    /// page the browser was sent to (the client's redirect URI) has loaded.
+    ///
+    /// # Panics
+    ///
+    /// When the page is not a consent page.
+    pub async fn decide(&self, allow: bool) {
+        assert!(
+            self.is_consent_page().await,
+            "not a consent page: {}\n{}",
+            self.url().await,
+            self.text().await
+        );
+        let value = if allow { "allow" } else { "deny" };
+        self.click_and_wait(&format!("button[name=decision][value={value}]"))
+            .await;
     }
 
     /// Waits until the page's URL satisfies `done` and its document has loaded; returns the

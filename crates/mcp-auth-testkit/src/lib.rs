@@ -10,6 +10,7 @@
 //!   comparing two adapters' answers byte for byte.
 //! - [`browser`] (feature `browser`): headless Chromium driven over the DevTools protocol, for
 //!   tests of the login and consent pages.
+//! - [`tls`] (feature `tls`): an https server on 127.0.0.1 with a test-only CA.
 //!
 //! # Example
 //!
@@ -26,5 +27,7 @@ pub mod browser;
 pub mod conformance;
 mod hmac;
 pub mod oidc;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use hmac::{ClaimsBuilder, TEST_SECRET, TokenFactory, now};

@@ -223,36 +223,55 @@ pub fn app(settings: &Settings) -> Result<axum::Router, SettingsError> {
 ///
 /// As [`app`].
 pub fn app_with(settings: &Settings, options: AppOptions) -> Result<axum::Router, SettingsError> {
-    let mut config = StreamableHttpServerConfig::default();
-    // rmcp refuses Host headers other than loopback by default (DNS rebinding); allow the
-    // configured host too.
-    if let Some(host) = url_host(settings.resource.uri().as_str()) {
-        config.allowed_hosts.push(host);
-    }
-    if options.stateless {
-        config.legacy_session_mode = false;
-        config.json_response = true;
-    }
-    let mcp: StreamableHttpService<DemoServer, LocalSessionManager> =
-        StreamableHttpService::new(|| Ok(DemoServer::default()), Default::default(), config);
     let validator = match options.auth {
         AuthMode::Cached => settings.validator.clone(),
         AuthMode::Uncached => settings.uncached.clone(),
         AuthMode::InsecureNone => {
             return Ok(axum::Router::new()
-                .nest_service("/mcp", mcp)
+                .nest_service("/mcp", mcp_service(&settings.resource, options.stateless))
                 .merge(metadata_router(&settings.resource)));
         }
     };
-    let mut auth = AuthLayer::new(validator, settings.resource.clone())
+    Ok(protected_app(validator, &settings.resource, options.stateless))
+}
+
+/// The demo MCP endpoint at `/mcp` behind [`AuthLayer`] with `validator` (tool `hello` needs
+/// scope `greet`), and `resource`'s metadata routes: [`app_with`] serves it with the HMAC
+/// validator, `mcp-auth serve` with the embedded authorization server's.
+///
+/// `stateless`: JSON responses without `Mcp-Session-Id`, and so without session binding.
+pub fn protected_app(
+    validator: Arc<dyn TokenValidator>,
+    resource: &ProtectedResource,
+    stateless: bool,
+) -> axum::Router {
+    let mut auth = AuthLayer::new(validator, resource.clone())
         .tool_scopes("hello", "greet".parse().unwrap_or_default());
-    if options.stateless {
+    if stateless {
         auth = auth.insecure_without_session_binding();
     }
-    Ok(axum::Router::new()
-        .nest_service("/mcp", mcp)
+    axum::Router::new()
+        .nest_service("/mcp", mcp_service(resource, stateless))
         .layer(auth)
-        .merge(metadata_router(&settings.resource)))
+        .merge(metadata_router(resource))
+}
+
+/// The rmcp streamable HTTP service of [`DemoServer`] for `resource`.
+fn mcp_service(
+    resource: &ProtectedResource,
+    stateless: bool,
+) -> StreamableHttpService<DemoServer, LocalSessionManager> {
+    let mut config = StreamableHttpServerConfig::default();
+    // rmcp refuses Host headers other than loopback by default (DNS rebinding); allow the
+    // configured host too.
+    if let Some(host) = url_host(resource.uri().as_str()) {
+        config.allowed_hosts.push(host);
+    }
+    if stateless {
+        config.legacy_session_mode = false;
+        config.json_response = true;
+    }
+    StreamableHttpService::new(|| Ok(DemoServer::default()), Default::default(), config)
 }
 
 fn url_host(uri: &str) -> Option<String> {

@@ -23,7 +23,7 @@ use mcp_auth_server::pkce::CodeChallenge;
 use mcp_auth_server::server::{AuthorizationServer, RateLimits, ServerConfig};
 use mcp_auth_server::store::MemoryStore;
 use mcp_auth_server::user::{HashParams, Password, StaticUser, StaticUsers, hash_password_with};
-use mcp_auth_testkit::browser::{Browser, Page};
+use mcp_auth_testkit::browser::Browser;
 use serde_json::{Value, json};
 
 const USERNAME: &str = "alice";
@@ -189,31 +189,6 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// Fills in and submits the login form.
-async fn sign_in(page: &Page, username: &str, password: &str) {
-    page.type_into("input[name=username]", username).await;
-    page.type_into("input[name=password]", password).await;
-    page.click_and_wait("form button[type=submit], form input[type=submit]")
-        .await;
-}
-
-/// Waits until the page shows a form with a `decision` button (the consent page).
-async fn wait_for_consent(page: &Page) {
-    let started = std::time::Instant::now();
-    while page
-        .eval("!!document.querySelector('button[name=decision]')")
-        .await
-        != Value::Bool(true)
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(20),
-            "no consent page; the page shows:\n{}",
-            page.text().await
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_person_signs_in_consents_and_the_client_redeems_the_code() {
     // `__Host-` cookies over http: Chromium treats 127.0.0.1 as a secure context, as it treats
@@ -247,8 +222,8 @@ async fn a_person_signs_in_consents_and_the_client_redeems_the_code() {
 
     // Sign in: the browser follows the 303 to the consent page, which names the client, where
     // it sends the person and what it asks for.
-    sign_in(&page, USERNAME, PASSWORD).await;
-    wait_for_consent(&page).await;
+    page.sign_in(USERNAME, PASSWORD).await;
+    assert!(page.is_consent_page().await, "{}", page.text().await);
     let text = page.text().await;
     page.screenshot(&shots.join("consent.png")).await;
     assert!(text.contains("Example Notes"), "{text}");
@@ -318,7 +293,7 @@ async fn wrong_password_and_unknown_user_read_the_same_and_deny_reaches_the_clie
         "{cookies:?}"
     );
 
-    sign_in(&page, USERNAME, "not the password").await;
+    page.sign_in(USERNAME, "not the password").await;
     page.wait_for_url(|url| url.starts_with(&setup.issuer))
         .await;
     let wrong_password = page.text().await;
@@ -327,7 +302,7 @@ async fn wrong_password_and_unknown_user_read_the_same_and_deny_reaches_the_clie
         "{wrong_password}"
     );
 
-    sign_in(&page, "mallory", "not the password").await;
+    page.sign_in("mallory", "not the password").await;
     page.wait_for_url(|url| url.starts_with(&setup.issuer))
         .await;
     assert_eq!(
@@ -338,8 +313,8 @@ async fn wrong_password_and_unknown_user_read_the_same_and_deny_reaches_the_clie
     assert_eq!(page.csp_violations().await, Vec::<String>::new());
 
     // A failed attempt keeps the request: the right password still leads to consent.
-    sign_in(&page, USERNAME, PASSWORD).await;
-    wait_for_consent(&page).await;
+    page.sign_in(USERNAME, PASSWORD).await;
+    assert!(page.is_consent_page().await, "{}", page.text().await);
     page.click_and_wait("button[name=decision][value=deny]")
         .await;
     page.wait_for_url(|url| url.starts_with(&setup.redirect_uri))
@@ -387,8 +362,8 @@ async fn the_pages_cannot_be_framed_and_client_names_stay_text() {
     // The hostile name is shown as text on the consent page; nothing of it runs or renders.
     let page = browser.new_page().await;
     page.goto(&login).await;
-    sign_in(&page, USERNAME, PASSWORD).await;
-    wait_for_consent(&page).await;
+    page.sign_in(USERNAME, PASSWORD).await;
+    assert!(page.is_consent_page().await, "{}", page.text().await);
     assert!(
         page.text().await.contains(HOSTILE_NAME),
         "{}",

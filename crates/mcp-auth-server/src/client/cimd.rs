@@ -150,6 +150,8 @@ pub struct CimdPolicy {
     cache_capacity: u64,
     allow_private_targets: bool,
     registration: RegistrationPolicy,
+    /// Root certificates trusted besides the system's.
+    extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for CimdPolicy {
@@ -164,6 +166,7 @@ impl Default for CimdPolicy {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             allow_private_targets: false,
             registration: RegistrationPolicy::new(),
+            extra_roots: Vec::new(),
         }
     }
 }
@@ -213,11 +216,38 @@ impl CimdPolicy {
         self
     }
 
+    /// Trusts the PEM certificates in `pem` as roots, besides the system's, when fetching
+    /// documents: for clients whose documents are served under a private CA (and for tests).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidCertificates`] when `pem` holds no certificate or one that does not parse.
+    pub fn add_root_certificates_pem(mut self, pem: &[u8]) -> Result<Self, InvalidCertificates> {
+        let certificates =
+            reqwest::Certificate::from_pem_bundle(pem).map_err(|_| InvalidCertificates)?;
+        if certificates.is_empty() {
+            return Err(InvalidCertificates);
+        }
+        // PEM parsing only decodes base64; building a client parses each certificate, so a
+        // bad one is refused here rather than failing every fetch later.
+        reqwest::Client::builder()
+            .tls_certs_only(certificates.iter().cloned())
+            .build()
+            .map_err(|_| InvalidCertificates)?;
+        self.extra_roots.extend(certificates);
+        Ok(self)
+    }
+
     /// Whether non-public targets and `http` are allowed.
     pub fn allows_private_targets(&self) -> bool {
         self.allow_private_targets
     }
 }
+
+/// The PEM given to [`CimdPolicy::add_root_certificates_pem`] holds no usable certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no valid PEM certificate")]
+pub struct InvalidCertificates;
 
 /// A validated document in the cache, with how long it may stay.
 #[derive(Debug, Clone)]
@@ -316,6 +346,7 @@ impl CimdResolver {
             .connect_timeout(self.policy.timeout)
             .https_only(!self.policy.allow_private_targets)
             .no_proxy()
+            .tls_certs_merge(self.policy.extra_roots.iter().cloned())
             .user_agent(concat!("mcp-auth/", env!("CARGO_PKG_VERSION")));
         if let Some((domain, addr)) = &pinned {
             builder = builder.resolve(domain, *addr);

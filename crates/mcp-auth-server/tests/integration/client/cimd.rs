@@ -10,7 +10,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use mcp_auth_server::client::cimd::{CimdError, CimdPolicy, CimdResolver, MAX_DOCUMENT_SIZE};
+use mcp_auth_server::client::cimd::{
+    CimdError, CimdPolicy, CimdResolver, InvalidCertificates, MAX_DOCUMENT_SIZE,
+};
 use mcp_auth_server::client::registration::RegistrationError;
 use mcp_auth_server::store::ClientSource;
 
@@ -28,14 +30,38 @@ impl Server {
     async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = Self {
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            hits: Arc::default(),
-        };
+        let server = Self::at(format!("http://127.0.0.1:{port}"), port);
         let app = Router::new().fallback(serve).with_state(server.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         server
+    }
+
+    /// The same documents over https, with a certificate of the testkit's private CA.
+    async fn start_https() -> Self {
+        // The state names the server's own URL, known only once it is bound: the router reads
+        // it from a slot filled right after binding.
+        let shared: Arc<Mutex<Option<Self>>> = Arc::default();
+        let for_router = Arc::clone(&shared);
+        let app = Router::new().fallback(move |uri: Uri| {
+            let server = for_router
+                .lock()
+                .unwrap()
+                .clone()
+                .expect("state set before requests");
+            async move { serve(State(server), uri).await }
+        });
+        let addr = mcp_auth_testkit::tls::serve_https(app).await;
+        let server = Self::at(format!("https://127.0.0.1:{}", addr.port()), addr.port());
+        *shared.lock().unwrap() = Some(server.clone());
+        server
+    }
+
+    fn at(base: String, port: u16) -> Self {
+        Self {
+            base,
+            port,
+            hits: Arc::default(),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -302,4 +328,40 @@ async fn private_targets_are_refused_without_the_insecure_flag() {
     assert!(!resolver.is_metadata_client_id(&server.url("/good")));
     assert!(insecure().is_metadata_client_id(&server.url("/good")));
     assert!(!resolver.is_metadata_client_id("mcp_abc"));
+}
+
+#[tokio::test]
+async fn https_documents_under_a_private_ca_need_its_root() {
+    let server = Server::start_https().await;
+    let url = server.url("/good");
+
+    // The system's roots do not include the testkit's CA: the TLS handshake fails.
+    let untrusting = insecure();
+    assert_eq!(
+        untrusting.resolve(&url, REDIRECT).await.unwrap_err(),
+        CimdError::Unreachable
+    );
+
+    let policy = CimdPolicy::default()
+        .insecure_allow_private_targets()
+        .add_root_certificates_pem(mcp_auth_testkit::tls::CA_PEM.as_bytes())
+        .unwrap();
+    let client = CimdResolver::new(policy)
+        .resolve(&url, REDIRECT)
+        .await
+        .unwrap();
+    assert_eq!(client.client_id, url);
+    assert_eq!(server.hits("/good"), 1, "one fetch over TLS");
+
+    for not_a_certificate in [
+        &b""[..],
+        b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n",
+    ] {
+        assert_eq!(
+            CimdPolicy::default()
+                .add_root_certificates_pem(not_a_certificate)
+                .unwrap_err(),
+            InvalidCertificates
+        );
+    }
 }
