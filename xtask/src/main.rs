@@ -27,10 +27,11 @@ const USAGE: &str = "\
 Usage: cargo xtask <COMMAND> [ARGS]
 
 Commands:
-  ci                     Run every CI check: fmt, clippy (workspace, per crate,
-                         no-default-features), feature matrix (cargo-hack),
-                         tests (cargo-nextest + doctests) with DATABASE_URL,
-                         docs, example builds. Stops at the first failure.
+  ci                     Run every CI check: disk space, fmt, clippy (workspace,
+                         each crate and example, no-default-features), feature
+                         matrix (cargo-hack), tests (cargo-nextest + doctests)
+                         with DATABASE_URL and headless Chromium, benches in
+                         test mode, docs. Stops at the first failure.
   bench [NAME]... [-- ARGS]...
                          Run benchmarks (all when no NAME is given); ARGS are
                          passed to the benchmark harness.
