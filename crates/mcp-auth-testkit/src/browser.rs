@@ -80,8 +80,9 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Value>>>>;
 pub struct Browser {
     /// The Chromium process.
     child: Child,
-    /// The temporary profile directory (removed on drop).
-    profile: tempfile::TempDir,
+    /// The temporary profile directory: held so that it is removed on drop, after the
+    /// process is gone.
+    _profile: tempfile::TempDir,
     /// The DevTools connection.
     cdp: Arc<Cdp>,
 }
@@ -153,14 +154,14 @@ impl Browser {
                     binary.display()
                 )
             });
-        let mut browser = Self {
-            child,
-            cdp: Arc::new(Cdp::placeholder()),
-            profile,
-        };
-        let url = browser.wait_for_devtools().await;
-        browser.cdp = Arc::new(Cdp::connect(&url).await);
-        browser
+        let mut child = KillOnDrop(Some(child));
+        let url = wait_for_devtools(&mut child, profile.path()).await;
+        let cdp = Arc::new(Cdp::connect(&url).await);
+        Self {
+            child: child.0.take().expect("the child is still held"),
+            _profile: profile,
+            cdp,
+        }
     }
 
     /// Opens a new tab on `about:blank`, with the CSP violation listener installed.
@@ -194,31 +195,44 @@ impl Browser {
         page
     }
 
-    /// Waits for Chromium to write the DevTools port and browser path into the profile, and
-    /// returns the browser's WebSocket URL.
-    async fn wait_for_devtools(&mut self) -> String {
-        let file = self.profile.path().join("DevToolsActivePort");
-        let started = Instant::now();
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                let mut lines = text.lines();
-                if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-                    return format!("ws://127.0.0.1:{port}{path}");
-                }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "Chromium exited at start-up ({status}); its output:\n{}",
-                    read_log(self.profile.path())
-                );
-            }
-            assert!(
-                started.elapsed() < TIMEOUT,
-                "Chromium did not open its DevTools port within {TIMEOUT:?}; its output:\n{}",
-                read_log(self.profile.path())
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
+}
+
+/// A Chromium process killed if start-up fails half-way (a panic while waiting for it).
+struct KillOnDrop(Option<Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
         }
+    }
+}
+
+/// Waits for Chromium to write its DevTools port and browser path into the profile, and
+/// returns the browser's WebSocket URL.
+async fn wait_for_devtools(child: &mut KillOnDrop, profile: &Path) -> String {
+    let file = profile.join("DevToolsActivePort");
+    let started = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            let mut lines = text.lines();
+            if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+                return format!("ws://127.0.0.1:{port}{path}");
+            }
+        }
+        if let Some(Ok(Some(status))) = child.0.as_mut().map(Child::try_wait) {
+            panic!(
+                "Chromium exited at start-up ({status}); its output:\n{}",
+                read_log(profile)
+            );
+        }
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "Chromium did not open its DevTools port within {TIMEOUT:?}; its output:\n{}",
+            read_log(profile)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -502,15 +516,6 @@ impl Page {
 }
 
 impl Cdp {
-    /// A connection that is never used: [`Browser`] holds one until the real one is up.
-    fn placeholder() -> Self {
-        Self {
-            outgoing: mpsc::unbounded_channel().0,
-            pending: Pending::default(),
-            next_id: AtomicU64::new(1),
-        }
-    }
-
     /// Connects to the browser endpoint at `url` and starts the reader and writer tasks.
     async fn connect(url: &str) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(url)
