@@ -522,7 +522,9 @@ async fn validate(req: &Request, deps: &AuthorizeDeps<'_>) -> Result<PendingRequ
             ));
         }
     }
-    if !client.response_types.is_empty() && !client.response_types.iter().any(|t| t == "code") {
+    // RFC 6749 section 4.1.2.1 (`unauthorized_client`): an empty list means the client registered
+    // no response type at all (a `client_credentials`-only client), not "any".
+    if !client.response_types.iter().any(|t| t == "code") {
         return Err(fail(
             ErrorCode::UnauthorizedClient,
             "The client is not registered for the code response type.",

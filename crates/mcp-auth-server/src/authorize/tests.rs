@@ -733,6 +733,25 @@ async fn client_scope_restriction_and_response_types() {
         ))
         .await;
     assert_eq!(redirect_params(&response)["error"], "unauthorized_client");
+    // No response type at all (a client_credentials client with a redirect URI): refused too.
+    let mut none = client("no-response-type", &["https://z.example.com/cb"], None);
+    none.grant_types = vec!["client_credentials".to_owned()];
+    none.response_types = Vec::new();
+    harness.store.put_client(none).await.unwrap();
+    let mut browser = Browser::new(&harness);
+    let response = browser
+        .get(&format!(
+            "/authorize?{}",
+            query(&[
+                ("client_id", "no-response-type"),
+                ("redirect_uri", "https://z.example.com/cb"),
+            ])
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(redirect_params(&response)["error"], "unauthorized_client");
+    assert!(browser.jar.is_empty());
+    assert_eq!(harness.sessions.pending_count(NOW), 0);
 }
 
 #[tokio::test]

@@ -230,3 +230,60 @@ mod metadata_documents {
         );
     }
 }
+
+/// Clients authenticate before anything else is looked at: a refused client spends no code
+/// and rotates no refresh token.
+#[tokio::test]
+async fn a_refused_client_changes_nothing() {
+    let server = Server::memory().await;
+    let code = server
+        .code(BASIC, Some(crate::endpoints::support::RESOURCE))
+        .await;
+    for (auth, basic) in [
+        (Auth::Basic(BASIC, "wrong"), true),
+        (Auth::Post(BASIC, BASIC_SECRET), false),
+        (Auth::Public(BASIC), false),
+        (Auth::Basic("nobody", BASIC_SECRET), true),
+    ] {
+        assert_invalid_client(&server.redeem(&code, auth).await, basic);
+    }
+    // Two methods at once: a malformed request, without the Basic challenge.
+    let params = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", crate::endpoints::support::VERIFIER),
+        ("client_secret", BASIC_SECRET),
+    ];
+    let answer = server
+        .token(request(&params, Auth::Basic(BASIC, BASIC_SECRET)), NOW)
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(
+        answer.body["error_description"],
+        "more than one client authentication method was used"
+    );
+    assert!(answer.headers.get(WWW_AUTHENTICATE).is_none());
+
+    let (_, refresh) = server
+        .redeem(&code, Auth::Basic(BASIC, BASIC_SECRET))
+        .await
+        .tokens();
+    let refresh = refresh.unwrap();
+    assert_invalid_client(
+        &server
+            .refresh(&refresh, Auth::Basic(BASIC, "wrong"), &[], NOW + 10)
+            .await,
+        true,
+    );
+    assert_invalid_client(
+        &server
+            .refresh(&refresh, Auth::Public(BASIC), &[], NOW + 10)
+            .await,
+        false,
+    );
+    server
+        .refresh(&refresh, Auth::Basic(BASIC, BASIC_SECRET), &[], NOW + 20)
+        .await
+        .tokens();
+}

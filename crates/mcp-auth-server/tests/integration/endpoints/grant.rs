@@ -522,3 +522,158 @@ async fn malformed_requests() {
     );
     server.token(req, NOW).await.tokens();
 }
+
+#[tokio::test]
+async fn a_missing_code_is_an_invalid_request() {
+    let server = Server::memory().await;
+    for code in [None, Some("")] {
+        let mut params = vec![
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        if let Some(code) = code {
+            params.push(("code", code));
+        }
+        let answer = server
+            .token(request(&params, Auth::Public(PUBLIC)), NOW)
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+        assert_eq!(answer.body["error_description"], "code is required");
+    }
+}
+
+/// The code is taken once ([`Store::take_code`]) and then checked: a redemption that fails a
+/// check spends it (the check could only fail for someone who holds the code but not the rest
+/// of the grant), so the right request afterwards is refused as well and nothing is issued.
+///
+/// [`Store::take_code`]: mcp_auth_server::store::Store::take_code
+#[tokio::test]
+async fn a_redemption_failing_its_checks_spends_the_code() {
+    /// A redemption differing from the right one: `params` replace or (empty) remove its
+    /// parameters.
+    struct Attempt<'a> {
+        params: &'a [(&'a str, &'a str)],
+        auth: Auth<'a>,
+        error: &'a str,
+        description: &'a str,
+    }
+    const VERIFIER_MISMATCH: &str = "code_verifier is missing or does not match the code challenge";
+    let server = Server::memory().await;
+    let wrong_verifier = "x".repeat(43);
+    let other_redirect = format!("{REDIRECT}/");
+    let public = Auth::Public(PUBLIC);
+    let attempts = [
+        Attempt {
+            params: &[("code_verifier", &wrong_verifier)],
+            auth: public,
+            error: "invalid_grant",
+            description: VERIFIER_MISMATCH,
+        },
+        Attempt {
+            params: &[("code_verifier", "")],
+            auth: public,
+            error: "invalid_grant",
+            description: VERIFIER_MISMATCH,
+        },
+        Attempt {
+            params: &[("redirect_uri", &other_redirect)],
+            auth: public,
+            error: "invalid_grant",
+            description: "redirect_uri does not match the authorization request",
+        },
+        Attempt {
+            params: &[("resource", OTHER_RESOURCE)],
+            auth: public,
+            error: "invalid_target",
+            description: "the resource does not match the grant",
+        },
+        Attempt {
+            params: &[],
+            auth: Auth::Basic(BASIC, BASIC_SECRET),
+            error: "invalid_grant",
+            description: "the authorization code is invalid, expired or already used",
+        },
+    ];
+    for attempt in attempts {
+        let code = server.code(PUBLIC, Some(RESOURCE)).await;
+        let mut params = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ];
+        for (name, value) in attempt.params {
+            params.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                params.push((name, value));
+            }
+        }
+        let answer = server.token(request(&params, attempt.auth), NOW).await;
+        answer.assert_error(StatusCode::BAD_REQUEST, attempt.error);
+        assert_eq!(answer.body["error_description"], attempt.description);
+        assert!(answer.body.get("access_token").is_none());
+        server
+            .redeem(&code, public)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    // A control: the same redemption, right at the first try, succeeds.
+    let code = server.code(PUBLIC, Some(RESOURCE)).await;
+    server.redeem(&code, public).await.tokens();
+}
+
+#[tokio::test]
+async fn malformed_scopes_are_invalid_scope_and_spend_nothing() {
+    let server = Server::memory().await;
+    let (_, refresh) = server.public_tokens().await;
+    for malformed in ["mcp:read \"x\"", "mcp:read \\x"] {
+        let answer = server
+            .refresh(
+                &refresh,
+                Auth::Public(PUBLIC),
+                &[("scope", malformed)],
+                NOW + 10,
+            )
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_scope");
+        assert_eq!(answer.body["error_description"], "the scope is malformed");
+        let params = [("grant_type", "client_credentials"), ("scope", malformed)];
+        let answer = server
+            .token(request(&params, Auth::Basic(BASIC, BASIC_SECRET)), NOW)
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_scope");
+        assert_eq!(answer.body["error_description"], "the scope is malformed");
+    }
+    // The refresh token was not rotated by the refusals.
+    server
+        .refresh(&refresh, Auth::Public(PUBLIC), &[], NOW + 20)
+        .await
+        .tokens();
+}
+
+#[tokio::test]
+async fn an_expired_refresh_token_is_refused_without_being_spent() {
+    let server = Server::memory().await;
+    let (_, first) = server.public_tokens().await;
+    let (_, second) = server
+        .refresh(&first, Auth::Public(PUBLIC), &[], NOW + 10)
+        .await
+        .tokens();
+    let second = second.unwrap();
+    // The first one is spent; the second one expires 30 days after its rotation.
+    let expired_at = NOW + 10 + 30 * DAY;
+    let answer = server
+        .refresh(&second, Auth::Public(PUBLIC), &[], expired_at)
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    assert_eq!(
+        answer.body["error_description"],
+        "the refresh token is invalid, expired or revoked"
+    );
+    // The refusal spent nothing: a second earlier, the token is still redeemable.
+    server
+        .refresh(&second, Auth::Public(PUBLIC), &[], expired_at - 1)
+        .await
+        .tokens();
+}

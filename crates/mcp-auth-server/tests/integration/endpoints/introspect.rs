@@ -1,12 +1,17 @@
 //! The introspection endpoint (RFC 7662).
 
-use http::StatusCode;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ALLOW, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
 use serde_json::json;
 
 use crate::endpoints::support::{
     Answer, Auth, BASIC, BASIC_SECRET, ISSUER, NOW, POST, POST_SECRET, PUBLIC, RESOURCE, Server,
-    jwt_claims, request,
+    jwt_claims, raw_request, request,
 };
+
+const CHALLENGE: &str = "Basic realm=\"mcp-auth\"";
 
 async fn introspect(server: &Server, token: &str, now: u64) -> Answer {
     let answer = server
@@ -155,4 +160,74 @@ async fn only_confidential_clients_may_introspect() {
         .introspect(request(&[], Auth::Basic(BASIC, BASIC_SECRET)), NOW)
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+/// Every refused introspection request: the exact error, the Basic challenge when the header
+/// was tried, and never a word about the token.
+#[tokio::test]
+async fn introspection_refusals() {
+    let server = Server::memory().await;
+    let (access, refresh) = server.public_tokens().await;
+    for token in [access.as_str(), refresh.as_str()] {
+        let params = [("token", token)];
+        for (auth, basic) in [
+            (Auth::Basic(BASIC, "wrong"), true),
+            (Auth::Basic("nobody", BASIC_SECRET), true),
+            (Auth::Header("Bearer abc"), true),
+            (Auth::Post(BASIC, BASIC_SECRET), false),
+            (Auth::Post(POST, "wrong"), false),
+            // A public client is known, but may not introspect (RFC 7662 section 4).
+            (Auth::Public(PUBLIC), false),
+            (Auth::Nothing, false),
+        ] {
+            let answer = server.introspect(request(&params, auth), NOW).await;
+            answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            assert_eq!(
+                answer
+                    .headers
+                    .get(WWW_AUTHENTICATE)
+                    .map(|v| v.to_str().unwrap()),
+                basic.then_some(CHALLENGE)
+            );
+            assert!(answer.body.get("active").is_none());
+        }
+        // Two authentication methods at once.
+        let params = [("token", token), ("client_secret", BASIC_SECRET)];
+        let answer = server
+            .introspect(request(&params, Auth::Basic(BASIC, BASIC_SECRET)), NOW)
+            .await;
+        answer.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+        assert!(answer.body.get("active").is_none());
+    }
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{BASIC}:{BASIC_SECRET}"))
+    );
+    // A repeated token, a body that is not a form, another method.
+    let repeated = format!("token={access}&token={refresh}");
+    server
+        .introspect(raw_request(Method::POST, repeated, Some(&basic)), NOW)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    // A form body labelled as JSON: refused for its media type, not for what it says.
+    let mut json = raw_request(Method::POST, format!("token={access}"), Some(&basic));
+    json.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    server
+        .introspect(json, NOW)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let answer = server
+        .introspect(
+            raw_request(Method::GET, format!("token={access}"), Some(&basic)),
+            NOW,
+        )
+        .await;
+    answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+    assert_eq!(answer.headers[ALLOW], "POST");
+    // The right request still answers.
+    assert_eq!(
+        introspect(&server, &refresh, NOW + 10).await.body["active"],
+        true
+    );
 }

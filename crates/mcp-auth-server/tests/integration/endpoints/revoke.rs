@@ -1,11 +1,15 @@
 //! The revocation endpoint (RFC 7009).
 
-use http::StatusCode;
-use http::header::CACHE_CONTROL;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
 
 use crate::endpoints::support::{
-    Answer, Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, request,
+    Answer, Auth, BASIC, BASIC_SECRET, NOW, PUBLIC, RESOURCE, Server, raw_request, request,
 };
+
+const CHALLENGE: &str = "Basic realm=\"mcp-auth\"";
 
 #[track_caller]
 fn assert_ok(answer: &Answer) {
@@ -122,4 +126,90 @@ async fn errors() {
         ))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+}
+
+/// Every refused revocation request, by the client that owns the token: the exact error, and
+/// the token still redeemable afterwards.
+#[tokio::test]
+async fn refused_revocations_revoke_nothing() {
+    let server = Server::memory().await;
+    let code = server.code(BASIC, Some(RESOURCE)).await;
+    let (_, refresh) = server
+        .redeem(&code, Auth::Basic(BASIC, BASIC_SECRET))
+        .await
+        .tokens();
+    let refresh = refresh.unwrap();
+    let token = [("token", refresh.as_str())];
+
+    // Client authentication failures: 401, with the Basic challenge when the header was tried.
+    for (auth, basic) in [
+        (Auth::Basic(BASIC, "wrong"), true),
+        (Auth::Header("Basic !!!"), true),
+        (Auth::Post(BASIC, BASIC_SECRET), false),
+        (Auth::Public(BASIC), false),
+        (Auth::Nothing, false),
+    ] {
+        let answer = server.revoke(request(&token, auth)).await;
+        answer.assert_error(StatusCode::UNAUTHORIZED, "invalid_client");
+        assert_eq!(
+            answer
+                .headers
+                .get(WWW_AUTHENTICATE)
+                .map(|v| v.to_str().unwrap()),
+            basic.then_some(CHALLENGE)
+        );
+    }
+    // Two authentication methods at once.
+    let params = [("token", refresh.as_str()), ("client_secret", BASIC_SECRET)];
+    let answer = server
+        .revoke(request(&params, Auth::Basic(BASIC, BASIC_SECRET)))
+        .await;
+    answer.assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    assert!(answer.headers.get(WWW_AUTHENTICATE).is_none());
+    // A repeated token, a body that is not a form, another method.
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode(format!("{BASIC}:{BASIC_SECRET}"))
+    );
+    let repeated = format!("token={refresh}&token={refresh}");
+    server
+        .revoke(raw_request(Method::POST, repeated, Some(&basic)))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    // A form body labelled as JSON: refused for its media type, not for what it says.
+    let mut json = raw_request(Method::POST, format!("token={refresh}"), Some(&basic));
+    json.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    server
+        .revoke(json)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_request");
+    let answer = server
+        .revoke(raw_request(
+            Method::GET,
+            format!("token={refresh}"),
+            Some(&basic),
+        ))
+        .await;
+    answer.assert_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+    assert_eq!(answer.headers[ALLOW], "POST");
+
+    // None of these revoked the token; the right request does.
+    let (_, rotated) = server
+        .refresh(&refresh, Auth::Basic(BASIC, BASIC_SECRET), &[], NOW + 10)
+        .await
+        .tokens();
+    let rotated = rotated.unwrap();
+    assert_ok(
+        &server
+            .revoke(request(
+                &[("token", &rotated)],
+                Auth::Basic(BASIC, BASIC_SECRET),
+            ))
+            .await,
+    );
+    server
+        .refresh(&rotated, Auth::Basic(BASIC, BASIC_SECRET), &[], NOW + 20)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
 }

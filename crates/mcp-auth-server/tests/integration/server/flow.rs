@@ -4,51 +4,16 @@
 use std::collections::BTreeMap;
 
 use http::StatusCode;
-use http::header::{LOCATION, SET_COOKIE};
+use http::header::LOCATION;
 use mcp_auth_core::BearerToken;
 use mcp_auth_server::http::Response;
 use serde_json::json;
 
-use crate::server::support::{ISSUER, PASSWORD, RESOURCE, Server, USERNAME, body};
+use crate::server::support::{ISSUER, Jar, PASSWORD, RESOURCE, Server, USERNAME, body, csrf};
 
 const REDIRECT: &str = "https://app.example.com/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-
-/// The cookies a browser would keep.
-#[derive(Default)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn store(&mut self, response: &Response) {
-        for value in response.headers().get_all(SET_COOKIE) {
-            let pair = value.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
-/// The CSRF token of the page's form.
-fn csrf(page: &Response) -> String {
-    let html = std::str::from_utf8(page.body()).unwrap();
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).expect("a csrf field") + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    html[start..end].to_owned()
-}
 
 /// The query parameters of a redirect's `Location`.
 fn location_params(response: &Response) -> BTreeMap<String, String> {

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
 mod flow;
+mod refusals;
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr};

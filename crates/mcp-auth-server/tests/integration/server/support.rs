@@ -1,16 +1,18 @@
 //! A server under test, called through `handle` with a manual clock.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use http::header::SET_COOKIE;
 use mcp_auth_core::clock::ManualClock;
 use mcp_auth_server::http::Response;
 use mcp_auth_server::metadata::Issuer;
 use mcp_auth_server::server::{AuthorizationServer, RateLimits, ServerConfig, ServerError};
-use mcp_auth_server::store::MemoryStore;
+use mcp_auth_server::store::{MemoryStore, Store};
 use mcp_auth_server::user::{HashParams, Password, StaticUser, StaticUsers, hash_password_with};
 use serde_json::Value;
 
@@ -39,6 +41,15 @@ pub(crate) async fn try_start(
     issuer: &str,
     configure: impl FnOnce(&mut ServerConfig),
 ) -> Result<Server, ServerError> {
+    try_start_on(Arc::new(MemoryStore::new()), issuer, configure).await
+}
+
+/// Starts a server for `issuer` on `store`.
+pub(crate) async fn try_start_on(
+    store: Arc<dyn Store>,
+    issuer: &str,
+    configure: impl FnOnce(&mut ServerConfig),
+) -> Result<Server, ServerError> {
     let clock = ManualClock::at_unix(NOW);
     let mut config = ServerConfig::new(Issuer::parse(issuer).unwrap(), RESOURCE);
     config.scopes_supported = "mcp:tools mcp:read".parse().unwrap();
@@ -46,8 +57,7 @@ pub(crate) async fn try_start(
     config.rate_limits = RateLimits::unlimited();
     config.clock = Arc::new(clock.clone());
     configure(&mut config);
-    let server =
-        AuthorizationServer::start(config, Arc::new(MemoryStore::new()), Arc::new(users())).await?;
+    let server = AuthorizationServer::start(config, store, Arc::new(users())).await?;
     Ok(Server { server, clock })
 }
 
@@ -101,6 +111,12 @@ impl Server {
             .await
     }
 
+    /// A POST of `json`, sent as it is with `Content-Type: application/json`.
+    pub(crate) async fn post_json_text(&self, uri: &str, json: String) -> Response {
+        let headers = [("content-type", "application/json")];
+        self.call("POST", uri, &headers, Some(json)).await
+    }
+
     pub(crate) async fn post_form(&self, uri: &str, params: &[(&str, &str)]) -> Response {
         self.post_form_with(uri, params, &[]).await
     }
@@ -118,6 +134,46 @@ impl Server {
         headers.extend_from_slice(extra);
         self.call("POST", uri, &headers, Some(body)).await
     }
+}
+
+/// The cookies a browser would keep.
+#[derive(Default)]
+pub(crate) struct Jar(BTreeMap<String, String>);
+
+impl Jar {
+    pub(crate) fn store(&mut self, response: &Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    pub(crate) fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The CSRF token of the page's form.
+pub(crate) fn csrf(page: &Response) -> String {
+    let html = std::str::from_utf8(page.body()).unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a csrf field") + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].to_owned()
+}
+
+/// The body of a response as text (HTML pages).
+pub(crate) fn text(response: &Response) -> &str {
+    std::str::from_utf8(response.body()).unwrap()
 }
 
 /// The JSON body of a response.
