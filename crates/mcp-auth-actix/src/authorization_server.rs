@@ -4,7 +4,9 @@
 //! [`configure_authorization_server`] routes every path of the server (metadata documents,
 //! JWKS, registration, authorization, token, revocation, introspection) to
 //! [`AuthorizationServer::handle`], passing the peer address for rate limits and login
-//! throttling. Bodies over [`MAX_BODY`] are refused with 413 before the server sees them.
+//! throttling. Bodies are read up to just past
+//! [`MAX_BODY`](mcp_auth_server::http::MAX_BODY) ([`LimitedBody`]): the server answers larger
+//! ones with 413, exactly as it does on every adapter.
 //!
 //! # Example
 //!
@@ -31,7 +33,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bytes::Bytes;
-use mcp_auth_server::http::MAX_BODY;
+use futures::StreamExt as _;
+use mcp_auth_server::http::{LimitedBody, unreadable_request};
 use mcp_auth_server::server::AuthorizationServer;
 
 /// A configuration function for `App::configure` that answers every path of `server`. Mount it
@@ -44,7 +47,6 @@ pub fn configure_authorization_server(
             config.service(
                 web::resource(path)
                     .app_data(web::Data::new(server.clone()))
-                    .app_data(web::PayloadConfig::new(MAX_BODY))
                     .route(web::route().to(handle)),
             );
         }
@@ -53,27 +55,39 @@ pub fn configure_authorization_server(
 
 async fn handle(
     request: HttpRequest,
-    body: web::Bytes,
+    mut payload: web::Payload,
     server: web::Data<AuthorizationServer>,
 ) -> HttpResponse {
-    match into_http(&request, body) {
+    // Read the raw payload rather than use actix-web's `Bytes` extractor: its size limit
+    // answers with actix-web's own plain-text 413, where the server answers an oversized body
+    // itself (413, its JSON error, CORS), the same way on every adapter.
+    let mut body = LimitedBody::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return from_http(unreadable_request());
+        };
+        if !body.push(&chunk) {
+            break;
+        }
+    }
+    match into_http(&request, body.into_bytes()) {
         Some(converted) => {
             let client_ip = request.peer_addr().map(|addr| addr.ip());
             from_http(server.handle(converted, client_ip).await)
         }
-        None => HttpResponse::BadRequest().finish(),
+        None => from_http(unreadable_request()),
     }
 }
 
 /// actix-web speaks `http` 0.2; the server speaks `http` 1: convert by value.
-fn into_http(request: &HttpRequest, body: web::Bytes) -> Option<http::Request<Bytes>> {
+fn into_http(request: &HttpRequest, body: Bytes) -> Option<http::Request<Bytes>> {
     let mut builder = http::Request::builder()
         .method(request.method().as_str())
         .uri(request.uri().to_string());
     for (name, value) in request.headers() {
         builder = builder.header(name.as_str(), value.as_bytes());
     }
-    builder.body(Bytes::from(body.to_vec())).ok()
+    builder.body(body).ok()
 }
 
 fn from_http(response: http::Response<Bytes>) -> HttpResponse {

@@ -3,8 +3,9 @@
 //!
 //! [`authorization_server_router`] answers every path of the server (metadata documents, JWKS,
 //! registration, authorization, token, revocation, introspection) by handing the request to
-//! [`AuthorizationServer::handle`]. Bodies over [`MAX_BODY`] are refused with 413 before the
-//! server sees them.
+//! [`AuthorizationServer::handle`]. Bodies are read up to just past
+//! [`MAX_BODY`](mcp_auth_server::http::MAX_BODY) ([`LimitedBody`]): the server answers larger
+//! ones with 413, exactly as it does on every adapter.
 //!
 //! The server counts requests per caller address (rate limits, login throttling): serve the
 //! app with `into_make_service_with_connect_info::<SocketAddr>()` so the router can pass the
@@ -54,13 +55,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::response::Response;
 use axum::routing::any;
-use http_body_util::LengthLimitError;
-use mcp_auth_core::guard::body_too_large;
-use mcp_auth_server::error::{ErrorCode, OAuthError};
-use mcp_auth_server::http::MAX_BODY;
+use http_body_util::BodyExt as _;
+use mcp_auth_server::http::{LimitedBody, unreadable_request};
 use mcp_auth_server::server::AuthorizationServer;
-
-use crate::response::into_response;
 
 /// A router answering every path of `server` (see [`AuthorizationServer::paths`]). Merge it
 /// beside the protected MCP endpoint, not behind its [`crate::AuthLayer`].
@@ -86,26 +83,20 @@ async fn handle(server: &AuthorizationServer, request: http::Request<Body>) -> R
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip());
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(bytes) => bytes,
-        Err(err) => {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<LengthLimitError>());
-            return if too_large {
-                into_response(body_too_large())
-            } else {
-                OAuthError::new(
-                    ErrorCode::InvalidRequest,
-                    "the request body could not be read",
-                )
-                .response()
-                .map(Body::from)
-            };
+    let (parts, mut body) = request.into_parts();
+    // Read until the limit is passed; the server answers an oversized body itself (413), the
+    // same way on every adapter.
+    let mut limited = LimitedBody::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return unreadable_request().map(Body::from);
+        };
+        if let Some(chunk) = frame.data_ref()
+            && !limited.push(chunk)
+        {
+            break;
         }
-    };
-    let response = server
-        .handle(http::Request::from_parts(parts, bytes), client_ip)
-        .await;
-    response.map(Body::from)
+    }
+    let request = http::Request::from_parts(parts, limited.into_bytes());
+    server.handle(request, client_ip).await.map(Body::from)
 }

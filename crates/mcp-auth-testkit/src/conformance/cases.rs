@@ -15,21 +15,6 @@ use super::scenario::{
     SEEN_SESSION, Scenario, UNAVAILABLE, UNAVAILABLE_NO_HINT,
 };
 
-/// Declares each case as a `pub fn(&Harness) -> LocalBoxFuture<()>` and lists them in [`ALL`].
-macro_rules! cases {
-    ($($(#[doc = $doc:literal])+ async fn $name:ident($h:ident) $body:block)+) => {
-        $(
-            $(#[doc = $doc])+
-            pub fn $name<'h>($h: &'h Harness<'h>) -> LocalBoxFuture<'h, ()> {
-                Box::pin(async move $body)
-            }
-        )+
-
-        /// Every case, by name.
-        pub const ALL: &[(&str, Case)] = &[$((stringify!($name), $name)),+];
-    };
-}
-
 const METHODS: [&str; 7] = ["POST", "GET", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"];
 
 fn method(name: &str) -> Method {

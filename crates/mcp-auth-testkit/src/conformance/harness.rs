@@ -3,9 +3,10 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 
+use base64::Engine as _;
 use futures::FutureExt as _;
 use futures::future::LocalBoxFuture;
 use reqwest::Method;
@@ -76,6 +77,7 @@ pub struct Req {
     body: ReqBody,
     note: String,
     uncompared: Vec<String>,
+    local_address: Option<IpAddr>,
 }
 
 impl Req {
@@ -88,6 +90,7 @@ impl Req {
             body: ReqBody::None,
             note: String::new(),
             uncompared: Vec::new(),
+            local_address: None,
         }
     }
 
@@ -125,10 +128,46 @@ impl Req {
             .body(body.to_string())
     }
 
+    /// Sets an `application/x-www-form-urlencoded` body of `pairs`, in order.
+    pub fn form(self, pairs: &[(&str, &str)]) -> Self {
+        let body = pairs
+            .iter()
+            .map(|(name, value)| format!("{}={}", form_encode(name), form_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+
+    /// Adds `Authorization: Basic` with the form-encoded `client_id` and `secret` (RFC 6749
+    /// section 2.3.1).
+    pub fn basic(self, client_id: &str, secret: &str) -> Self {
+        let credentials = format!("{}:{}", form_encode(client_id), form_encode(secret));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        self.header("authorization", &format!("Basic {encoded}"))
+    }
+
+    /// Adds a `Cookie` header with the `(name, value)` pairs.
+    pub fn cookies(self, cookies: &[(&str, &str)]) -> Self {
+        let value = cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        self.header("cookie", &value)
+    }
+
     /// Sends the body in `chunks`, without `Content-Length`.
     pub fn chunked(mut self, chunks: Vec<Vec<u8>>) -> Self {
         self.body = ReqBody::Chunked(chunks);
         self
+    }
+
+    /// Sends from `address` (a loopback address other than `127.0.0.1`, to be another caller
+    /// for the server's per-address limits); the label notes it.
+    pub fn from_address(mut self, address: IpAddr) -> Self {
+        self.local_address = Some(address);
+        self.note(&format!("from {address}"))
     }
 
     /// Adds a note to the label of the recorded exchange.
@@ -155,6 +194,22 @@ impl Req {
             format!("{} {} [{}]", self.method, self.path, self.note)
         }
     }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value: unreserved characters
+/// as they are, space as `+`, every other byte as `%XX`.
+pub(crate) fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(char::from(byte));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
 }
 
 /// Response headers left out of transcripts: framing and clock, which servers may legitimately
@@ -220,11 +275,104 @@ impl Exchange {
     }
 }
 
+/// Sends requests and records every exchange, for one adapter in one case; shared by both
+/// halves of the suite.
+pub(crate) struct Recorder {
+    adapter: &'static str,
+    http: reqwest::Client,
+    transcript: RefCell<Vec<Exchange>>,
+    placeholders: RefCell<Vec<(String, String)>>,
+}
+
+impl Recorder {
+    pub(crate) fn new(adapter: &'static str) -> Self {
+        Self {
+            adapter,
+            http: http_client(None),
+            transcript: RefCell::new(Vec::new()),
+            placeholders: RefCell::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn adapter(&self) -> &'static str {
+        self.adapter
+    }
+
+    /// Records that `value` is random per server, to be shown as `<name>` in the transcript
+    /// [`compare`] reads (never in what [`Server::send`] returns). Only the
+    /// authorization-server cases meet such values.
+    #[cfg(feature = "server")]
+    pub(crate) fn placeholder(&self, name: &str, value: &str) {
+        if value.is_empty() {
+            return;
+        }
+        let mut placeholders = self.placeholders.borrow_mut();
+        if !placeholders.iter().any(|(known, _)| known == value) {
+            placeholders.push((value.to_owned(), format!("<{name}>")));
+        }
+    }
+
+    pub(crate) fn server(&self, running: Running) -> Server<'_> {
+        Server {
+            recorder: self,
+            origin: format!("http://{}", running.addr()),
+            _running: running,
+        }
+    }
+
+    /// The transcript, each placeholder's value replaced by its name everywhere (label, header
+    /// values, body); longer values first, so that a value containing another is replaced
+    /// whole.
+    pub(crate) fn into_transcript(self) -> Vec<Exchange> {
+        let mut placeholders = self.placeholders.into_inner();
+        placeholders.sort_by_key(|(value, _)| std::cmp::Reverse(value.len()));
+        let mut transcript = self.transcript.into_inner();
+        for ex in &mut transcript {
+            for (value, name) in &placeholders {
+                ex.label = ex.label.replace(value.as_str(), name);
+                for values in ex.headers.values_mut() {
+                    for header in values.iter_mut() {
+                        *header = header.replace(value.as_str(), name);
+                    }
+                }
+                ex.body = replace_bytes(&ex.body, value.as_bytes(), name.as_bytes());
+            }
+        }
+        transcript
+    }
+}
+
+/// The suite's HTTP client, sending from `local_address` if given.
+fn http_client(local_address: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        // Redirects are answers to compare, not to follow.
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(local_address)
+        .build()
+        .unwrap_or_else(|e| panic!("HTTP client: {e}"))
+}
+
+/// `haystack` with every occurrence of `needle` (not empty) replaced by `with`.
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while !rest.is_empty() {
+        if rest.starts_with(needle) {
+            out.extend_from_slice(with);
+            rest = &rest[needle.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
+}
+
 /// Runs one case against one adapter, recording every exchange.
 pub struct Harness<'a> {
     adapter: &'a dyn AdapterUnderTest,
-    http: reqwest::Client,
-    transcript: RefCell<Vec<Exchange>>,
+    recorder: Recorder,
 }
 
 impl fmt::Debug for Harness<'_> {
@@ -239,11 +387,7 @@ impl<'a> Harness<'a> {
     fn new(adapter: &'a dyn AdapterUnderTest) -> Self {
         Self {
             adapter,
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .unwrap_or_else(|e| panic!("HTTP client: {e}")),
-            transcript: RefCell::new(Vec::new()),
+            recorder: Recorder::new(adapter.name()),
         }
     }
 
@@ -255,21 +399,13 @@ impl<'a> Harness<'a> {
     /// Starts an app for `scenario`.
     pub async fn start(&self, scenario: Scenario) -> Server<'_> {
         let running = self.adapter.start(scenario).await;
-        Server {
-            harness: self,
-            origin: format!("http://{}", running.addr()),
-            _running: running,
-        }
-    }
-
-    fn into_transcript(self) -> Vec<Exchange> {
-        self.transcript.into_inner()
+        self.recorder.server(running)
     }
 }
 
 /// An app started by a case.
 pub struct Server<'h> {
-    harness: &'h Harness<'h>,
+    recorder: &'h Recorder,
     origin: String,
     _running: Running,
 }
@@ -289,12 +425,14 @@ impl Server<'_> {
     ///
     /// When the request cannot be sent or the response read.
     pub async fn send(&self, req: Req) -> Exchange {
+        let adapter = self.recorder.adapter();
         let label = req.label();
         let uncompared = req.uncompared.clone();
-        let mut builder = self
-            .harness
-            .http
-            .request(req.method.clone(), format!("{}{}", self.origin, req.path));
+        let http = match req.local_address {
+            Some(address) => http_client(Some(address)),
+            None => self.recorder.http.clone(),
+        };
+        let mut builder = http.request(req.method.clone(), format!("{}{}", self.origin, req.path));
         for (name, value) in &req.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
@@ -310,7 +448,7 @@ impl Server<'_> {
         let response = builder
             .send()
             .await
-            .unwrap_or_else(|e| panic!("{}: {label}: {e}", self.harness.adapter()));
+            .unwrap_or_else(|e| panic!("{adapter}: {label}: {e}"));
         let status = response.status().as_u16();
         let mut headers: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, value) in response.headers() {
@@ -325,7 +463,7 @@ impl Server<'_> {
         let body = response
             .bytes()
             .await
-            .unwrap_or_else(|e| panic!("{}: {label}: body: {e}", self.harness.adapter()))
+            .unwrap_or_else(|e| panic!("{adapter}: {label}: body: {e}"))
             .to_vec();
         let exchange = Exchange {
             label,
@@ -334,7 +472,7 @@ impl Server<'_> {
             body,
             uncompared,
         };
-        self.harness.transcript.borrow_mut().push(exchange.clone());
+        self.recorder.transcript.borrow_mut().push(exchange.clone());
         exchange
     }
 }
@@ -360,9 +498,20 @@ pub async fn run(adapter: &dyn AdapterUnderTest, case: Case) {
 ///
 /// On the first divergence, showing both exchanges; else with the first adapter's failure.
 pub async fn compare(a: &dyn AdapterUnderTest, b: &dyn AdapterUnderTest, case: Case) {
-    let (a_outcome, a_transcript) = record(a, case).await;
-    let (b_outcome, b_transcript) = record(b, case).await;
-    let (a_name, b_name) = (a.name(), b.name());
+    let a = record(a, case).await;
+    let b = record(b, case).await;
+    compare_recorded(a, b);
+}
+
+/// What one adapter did in one case: its name, whether the case's expectations held, and its
+/// transcript with placeholders applied.
+pub(crate) type Recorded = (&'static str, Outcome, Vec<Exchange>);
+
+/// Fails on the first exchange where `a` and `b` differ, then on a different number of
+/// exchanges, then with the first adapter whose expectations failed.
+pub(crate) fn compare_recorded(a: Recorded, b: Recorded) {
+    let (a_name, a_outcome, a_transcript) = a;
+    let (b_name, b_outcome, b_transcript) = b;
     for (i, (x, y)) in a_transcript.iter().zip(&b_transcript).enumerate() {
         assert!(
             comparable(x) == comparable(y),
@@ -393,10 +542,11 @@ fn comparable(ex: &Exchange) -> Exchange {
     ex
 }
 
-type Outcome = Result<(), Box<dyn std::any::Any + Send>>;
+/// Whether a case ran to its end (`Ok`) or which panic stopped it.
+pub(crate) type Outcome = Result<(), Box<dyn std::any::Any + Send>>;
 
-async fn record(adapter: &dyn AdapterUnderTest, case: Case) -> (Outcome, Vec<Exchange>) {
+async fn record(adapter: &dyn AdapterUnderTest, case: Case) -> Recorded {
     let harness = Harness::new(adapter);
     let outcome = AssertUnwindSafe(case(&harness)).catch_unwind().await;
-    (outcome, harness.into_transcript())
+    (adapter.name(), outcome, harness.recorder.into_transcript())
 }

@@ -19,7 +19,12 @@
 //! asserting exact statuses, challenges, headers and bodies;
 //! [`conformance_compare!`](crate::conformance_compare) runs each case against two adapters and
 //! also requires their transcripts (status, every header but date and framing, body) to be
-//! identical.
+//! identical. Neither follows redirects: a redirect is an answer like any other.
+//!
+//! With feature `server`, `authorization_server` does the same for the embedded authorization
+//! server as each adapter mounts it: every endpoint, its refusals, CORS, body limit and rate
+//! limits (`conformance_tests!(authorization_server: adapter)`,
+//! `conformance_compare!(authorization_server: a, b)`).
 //!
 //! # Example
 //!
@@ -50,6 +55,25 @@
 //! # fn main() {}
 //! ```
 
+/// Declares each case as a `pub fn(&Harness) -> LocalBoxFuture<()>` and lists them in `ALL`
+/// (`Harness`, `Case` and `LocalBoxFuture` are the ones in scope where it is invoked: each
+/// half of the suite has its own harness).
+macro_rules! cases {
+    ($($(#[doc = $doc:literal])+ async fn $name:ident($h:ident) $body:block)+) => {
+        $(
+            $(#[doc = $doc])+
+            pub fn $name<'h>($h: &'h Harness<'h>) -> LocalBoxFuture<'h, ()> {
+                Box::pin(async move $body)
+            }
+        )+
+
+        /// Every case, by name.
+        pub const ALL: &[(&str, Case)] = &[$((stringify!($name), $name)),+];
+    };
+}
+
+#[cfg(feature = "server")]
+pub mod authorization_server;
 pub mod cases;
 pub mod expect;
 mod harness;
@@ -65,8 +89,15 @@ pub use scenario::{
 /// One `#[tokio::test]` per conformance case, run against `$adapter` (an expression of a type
 /// implementing [`AdapterUnderTest`](crate::conformance::AdapterUnderTest)). The calling crate
 /// needs `tokio` (with `macros` and `rt`).
+///
+/// `conformance_tests!(authorization_server: $adapter)` does the same with the
+/// authorization-server cases (feature `server`; `$adapter` implements
+/// `authorization_server::AuthorizationServerUnderTest`).
 #[macro_export]
 macro_rules! conformance_tests {
+    (authorization_server: $adapter:expr) => {
+        $crate::__conformance_server_cases! { __conformance_server_single ($adapter) }
+    };
     ($adapter:expr) => {
         $crate::__conformance_cases! { __conformance_single ($adapter) }
     };
@@ -74,8 +105,14 @@ macro_rules! conformance_tests {
 
 /// One `#[tokio::test]` per conformance case, run against `$a` and `$b` and failing on any
 /// difference between their answers ([`compare`](crate::conformance::compare)).
+///
+/// `conformance_compare!(authorization_server: $a, $b)` does the same with the
+/// authorization-server cases (feature `server`).
 #[macro_export]
 macro_rules! conformance_compare {
+    (authorization_server: $a:expr, $b:expr) => {
+        $crate::__conformance_server_cases! { __conformance_server_pair ($a, $b) }
+    };
     ($a:expr, $b:expr) => {
         $crate::__conformance_cases! { __conformance_pair ($a, $b) }
     };
@@ -138,6 +175,71 @@ macro_rules! __conformance_pair {
     };
 }
 
+/// The list of authorization-server cases, handed to `$callback`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_server_cases {
+    ($callback:ident $args:tt) => {
+        $crate::$callback! { $args [
+            metadata_documents,
+            metadata_for_an_issuer_with_a_path,
+            jwks_document,
+            register_and_its_refusals,
+            authorize_login_page,
+            authorize_unknown_client_is_a_page,
+            authorize_bad_pkce_redirects,
+            authorize_post_without_csrf_is_403,
+            authorize_login_failures_and_throttle,
+            authorization_code_flow,
+            consent_denied_redirects,
+            token_errors,
+            client_credentials_grant,
+            revoke_endpoint,
+            introspect_endpoint,
+            wrong_methods_are_405,
+            cors_preflights,
+            body_over_limit_is_413,
+            rate_limit_is_429,
+            unknown_paths_are_404,
+        ] }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_server_single {
+    (($adapter:expr) [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::conformance::authorization_server::run(
+                    &$adapter,
+                    $crate::conformance::authorization_server::cases::$case,
+                )
+                .await;
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_server_pair {
+    (($a:expr, $b:expr) [$($case:ident),* $(,)?]) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::conformance::authorization_server::compare(
+                    &$a,
+                    &$b,
+                    $crate::conformance::authorization_server::cases::$case,
+                )
+                .await;
+            }
+        )*
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_names {
@@ -152,6 +254,17 @@ mod tests {
     fn the_macro_lists_every_case() {
         let listed = crate::__conformance_cases! { __conformance_names () };
         let declared: Vec<&str> = super::cases::ALL.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed.to_vec(), declared);
+    }
+
+    #[cfg(feature = "server")]
+    #[test]
+    fn the_macro_lists_every_authorization_server_case() {
+        let listed = crate::__conformance_server_cases! { __conformance_names () };
+        let declared: Vec<&str> = super::authorization_server::cases::ALL
+            .iter()
+            .map(|(name, _)| *name)
+            .collect();
         assert_eq!(listed.to_vec(), declared);
     }
 }

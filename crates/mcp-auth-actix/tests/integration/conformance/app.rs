@@ -1,4 +1,5 @@
-//! The conformance app on actix-web (the route table of `mcp_auth_testkit::conformance`).
+//! The conformance app on actix-web (the route table of `mcp_auth_testkit::conformance`) and,
+//! with feature `server`, the authorization server mounted by `configure_authorization_server`.
 
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -92,6 +93,39 @@ impl AdapterUnderTest for Actix {
             .run();
             let handle: ServerHandle = server.handle();
             let task = tokio::spawn(server);
+            Running::new(addr, move || {
+                drop(handle.stop(false));
+                task.abort();
+            })
+        })
+    }
+}
+
+#[cfg(feature = "server")]
+impl mcp_auth_testkit::conformance::authorization_server::AuthorizationServerUnderTest for Actix {
+    fn name(&self) -> &'static str {
+        "actix"
+    }
+
+    fn serve(
+        &self,
+        server: mcp_auth_server::server::AuthorizationServer,
+    ) -> LocalBoxFuture<'static, Running> {
+        Box::pin(async move {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let running = HttpServer::new(move || {
+                App::new().configure(mcp_auth_actix::configure_authorization_server(
+                    server.clone(),
+                ))
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+            let handle: ServerHandle = running.handle();
+            let task = tokio::spawn(running);
             Running::new(addr, move || {
                 drop(handle.stop(false));
                 task.abort();

@@ -1,4 +1,5 @@
-//! The conformance app on axum (the route table of `mcp_auth_testkit::conformance`). Also
+//! The conformance app on axum (the route table of `mcp_auth_testkit::conformance`) and, with
+//! feature `server`, the authorization server mounted by `authorization_server_router`. Also
 //! compiled into `mcp-auth-actix`'s conformance binary, which compares the two adapters.
 
 use axum::Router;
@@ -77,6 +78,30 @@ impl AdapterUnderTest for Axum {
             let addr = listener.local_addr().unwrap();
             let app = app(&scenario);
             let task = tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+            Running::new(addr, move || task.abort())
+        })
+    }
+}
+
+#[cfg(feature = "server")]
+impl mcp_auth_testkit::conformance::authorization_server::AuthorizationServerUnderTest for Axum {
+    fn name(&self) -> &'static str {
+        "axum"
+    }
+
+    fn serve(
+        &self,
+        server: mcp_auth_server::server::AuthorizationServer,
+    ) -> LocalBoxFuture<'static, Running> {
+        Box::pin(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let app: Router = mcp_auth_axum::authorization_server_router(server);
+            let task = tokio::spawn(async move {
+                // With the peer address, which the server's rate limits count by.
+                let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
                 axum::serve(listener, app).await.unwrap();
             });
             Running::new(addr, move || task.abort())
