@@ -194,7 +194,6 @@ impl Browser {
         .await;
         page
     }
-
 }
 
 /// A Chromium process killed if start-up fails half-way (a panic while waiting for it).

@@ -232,7 +232,11 @@ pub fn app_with(settings: &Settings, options: AppOptions) -> Result<axum::Router
                 .merge(metadata_router(&settings.resource)));
         }
     };
-    Ok(protected_app(validator, &settings.resource, options.stateless))
+    Ok(protected_app(
+        validator,
+        &settings.resource,
+        options.stateless,
+    ))
 }
 
 /// The demo MCP endpoint at `/mcp` behind [`AuthLayer`] with `validator` (tool `hello` needs

@@ -119,7 +119,12 @@ impl Deployment {
         let client = ClientConfig::default().serve(transport).await.unwrap();
         let first = whoami(&client).await;
         let before = auth.get_access_token().await.unwrap();
-        auth.auth_manager.lock().await.refresh_token().await.unwrap();
+        auth.auth_manager
+            .lock()
+            .await
+            .refresh_token()
+            .await
+            .unwrap();
         assert_ne!(auth.get_access_token().await.unwrap(), before);
         let second = whoami(&client).await;
         let _ = client.cancel().await;
@@ -184,17 +189,15 @@ async fn preregistered_confidential_client_signs_in_calls_tools_and_refreshes() 
         .unwrap();
     let browser = Browser::launch().await;
     let page = browser.new_page().await;
-    page.goto(&state.get_authorization_url().await.unwrap()).await;
+    page.goto(&state.get_authorization_url().await.unwrap())
+        .await;
     page.sign_in(USERNAME, PASSWORD).await;
     // Consent was given to this client a moment ago: straight back with a code.
     let callback = page
         .wait_for_url(|url| url.starts_with(&deployment.redirect_uri))
         .await;
     let refused = state.handle_callback_url(&callback).await.unwrap_err();
-    assert!(
-        refused.to_string().contains("invalid_client"),
-        "{refused}"
-    );
+    assert!(refused.to_string().contains("invalid_client"), "{refused}");
     // No registration happened on the way: the server knows only the configured client.
     assert!(
         deployment
