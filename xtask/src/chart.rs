@@ -16,6 +16,8 @@ const TOP: f64 = 48.0;
 const ROW: f64 = 36.0;
 /// Height of a bar.
 const BAR: f64 = 22.0;
+/// Extra space between the rows of two adapters.
+const GROUP_GAP: f64 = 14.0;
 
 /// Escapes text for SVG.
 fn escape(text: &str) -> String {
@@ -27,7 +29,19 @@ fn escape(text: &str) -> String {
 /// Requests per second per row, one bar each: grey for a ceiling (no target), green when the
 /// row meets its target, orange when it falls short. A dashed mark on a bar shows its target
 /// (that fraction of the same adapter's ceiling); a whisker spans the lowest to the highest round.
+/// Rows of one adapter are grouped; a gap separates adapters.
 pub(crate) fn bars(title: &str, rows: &[Row]) -> String {
+    // The top of each row: rows in order, a gap wherever the adapter changes.
+    let mut tops = Vec::with_capacity(rows.len());
+    let mut y = TOP;
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 && rows[i - 1].adapter != row.adapter {
+            y += GROUP_GAP;
+        }
+        tops.push(y);
+        y += ROW;
+    }
+    let bottom = y;
     // The scale ends at the highest figure drawn: a median or the top of a whisker.
     let max = rows
         .iter()
@@ -35,7 +49,7 @@ pub(crate) fn bars(title: &str, rows: &[Row]) -> String {
         .filter(|v| v.is_finite())
         .fold(1.0_f64, f64::max);
     let x = |rps: f64| BARS_X + (rps / max).clamp(0.0, 1.0) * BARS_WIDTH;
-    let height = TOP + ROW * rows.len() as f64 + 40.0;
+    let height = bottom + 54.0;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -50,8 +64,7 @@ pub(crate) fn bars(title: &str, rows: &[Row]) -> String {
         r##"<text x="12" y="26" font-size="15" font-weight="bold" fill="#222">{}</text>"##,
         escape(title)
     );
-    for (i, row) in rows.iter().enumerate() {
-        let top = TOP + ROW * i as f64;
+    for (row, &top) in rows.iter().zip(&tops) {
         let bar_y = top + (ROW - BAR) / 2.0;
         let text_y = bar_y + BAR / 2.0 + 4.5;
         let color = match row.target {
@@ -94,24 +107,28 @@ pub(crate) fn bars(title: &str, rows: &[Row]) -> String {
                 thousands(high)
             );
         }
-        if let Some(target) = row.target {
-            let ceiling = row.rps / row.ratio;
-            if ceiling.is_finite() {
-                let mark = x(ceiling * target);
-                let _ = writeln!(
-                    svg,
-                    r##"<line x1="{mark:.1}" y1="{:.1}" x2="{mark:.1}" y2="{:.1}" stroke="#222" stroke-width="1.5" stroke-dasharray="3,2"><title>target: {:.0}% of ceiling</title></line>"##,
-                    bar_y - 3.0,
-                    bar_y + BAR + 3.0,
-                    target * 100.0
-                );
-            }
+        if let Some(target) = row.target
+            && row.ceiling_rps.is_finite()
+        {
+            let mark = x(row.ceiling_rps * target);
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{mark:.1}" y1="{:.1}" x2="{mark:.1}" y2="{:.1}" stroke="#222" stroke-width="1.5" stroke-dasharray="3,2"><title>target: {:.0}% of ceiling</title></line>"##,
+                bar_y - 3.0,
+                bar_y + BAR + 3.0,
+                target * 100.0
+            );
         }
     }
-    let legend_y = TOP + ROW * rows.len() as f64 + 22.0;
+    let legend_y = bottom + 22.0;
     let _ = writeln!(
         svg,
-        r##"<text x="12" y="{legend_y:.1}" font-size="11" fill="#555">grey: ceiling (no authentication); green: meets target; orange: short of target; whisker: lowest to highest round; dashed mark: target share of ceiling</text>"##
+        r##"<text x="12" y="{legend_y:.1}" font-size="11" fill="#555">grey: ceiling (no authentication); green: meets target; orange: short of target; percentages: share of the same adapter's ceiling</text>"##
+    );
+    let _ = writeln!(
+        svg,
+        r##"<text x="12" y="{:.1}" font-size="11" fill="#555">whisker: lowest to highest round; dashed mark: the target share of the same adapter's ceiling</text>"##,
+        legend_y + 16.0
     );
     svg.push_str("</svg>\n");
     svg

@@ -144,9 +144,9 @@ impl Ci {
                 .run()
         })?;
 
+        // The authorization-server bench has a PostgreSQL row.
         self.step("benches compile and run once (test mode)", || {
-            Cmd::cargo()
-                .args(["test", "--workspace", "--all-features", "--benches"])
+            with_database(Cmd::cargo().args(["test", "--workspace", "--all-features", "--benches"]))
                 .run()
         })?;
 

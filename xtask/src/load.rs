@@ -5,10 +5,12 @@
 //! binary, checks one request by hand (right status, right answer, and a request without a
 //! token refused exactly when the mode authenticates), warms up, then drives it with `wrk` at a
 //! fixed concurrency. The modes run in rounds whose order alternates, because the machines this
-//! runs on are small and shared; each figure reported is the median over the rounds. The result
-//! is a table on stdout, `target/bench/load.md` and `target/bench/load.svg`.
+//! runs on are small and shared; each figure reported is the median over the rounds, and each
+//! server's ratios are taken against its own ceiling (its `none` mode) in the same run. The
+//! result is a table on stdout, `target/bench/load.md` and `target/bench/load.svg`.
 //!
-//! A bench binary (see `examples/hmac-server/src/bin/bench-server.rs`) takes
+//! A bench binary (`examples/hmac-server/src/bin/bench-server.rs` for axum,
+//! `examples/actix-server/src/bin/actix-bench-server.rs` for actix-web) takes
 //! `--mode none|cached|uncached`, listens on an ephemeral loopback port, prints the address and
 //! then a bearer token on stdout, and serves stateless JSON MCP at `/mcp`.
 
@@ -34,13 +36,19 @@ struct Server {
     binary: &'static str,
 }
 
-/// Every server benchmarked, in table order. An actix-web row goes here once an actix bench
-/// binary with the same command line and output exists.
-const SERVERS: &[Server] = &[Server {
-    adapter: "axum",
-    package: "hmac-server",
-    binary: "bench-server",
-}];
+/// Every server benchmarked, in table order: the same demo MCP server on each adapter.
+const SERVERS: &[Server] = &[
+    Server {
+        adapter: "axum",
+        package: "hmac-server",
+        binary: "bench-server",
+    },
+    Server {
+        adapter: "actix-web",
+        package: "hmac-actix-server",
+        binary: "actix-bench-server",
+    },
+];
 
 /// An authentication mode of a bench binary.
 struct Mode {
@@ -99,6 +107,8 @@ struct Options {
     warmup: u64,
     /// Rounds over every mode; figures are medians over rounds.
     rounds: u32,
+    /// The servers to measure, as indices into [`SERVERS`], in table order.
+    servers: Vec<usize>,
 }
 
 impl Default for Options {
@@ -106,9 +116,10 @@ impl Default for Options {
         Self {
             threads: 2,
             connections: 32,
-            duration: 10,
+            duration: 6,
             warmup: 1,
-            rounds: 3,
+            rounds: 5,
+            servers: (0..SERVERS.len()).collect(),
         }
     }
 }
@@ -116,16 +127,18 @@ impl Default for Options {
 /// Help for the load bench's arguments.
 const USAGE: &str = "\
 cargo xtask bench load [-- OPTIONS]
-  --duration D     measured time per run (default 10s; D is N, Ns, Nm)
+  --duration D     measured time per run (default 6s; D is N, Ns, Nm)
   --warmup D       unmeasured warm-up per run (default 1s; 0 to skip)
-  --rounds N       rounds over all modes, alternating order; medians reported (default 3)
+  --rounds N       rounds over all modes, alternating order; medians reported (default 5)
   --connections N  concurrent connections (default 32)
-  --threads N      wrk threads (default 2)";
+  --threads N      wrk threads (default 2)
+  --adapter A      only these servers (axum, actix-web; repeat or comma-separate; default all)";
 
 impl Options {
     /// Parses `--duration 5s` and friends (also `--duration=5s`).
     fn parse(args: &[String]) -> Result<Self> {
         let mut options = Self::default();
+        let mut adapter_given = false;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -147,6 +160,19 @@ impl Options {
                 "--rounds" => options.rounds = parse_count(name, &value()?)?,
                 "--connections" => options.connections = parse_count(name, &value()?)?,
                 "--threads" => options.threads = parse_count(name, &value()?)?,
+                "--adapter" => {
+                    if !adapter_given {
+                        options.servers.clear();
+                        adapter_given = true;
+                    }
+                    for adapter in value()?.split(',') {
+                        let index = parse_adapter(adapter)?;
+                        if !options.servers.contains(&index) {
+                            options.servers.push(index);
+                        }
+                    }
+                    options.servers.sort_unstable();
+                }
                 _ => return Err(format!("unknown load bench option `{arg}`\n{USAGE}")),
             }
         }
@@ -177,6 +203,18 @@ fn parse_seconds(text: &str) -> Result<u64> {
         .ok()
         .and_then(|n| n.checked_mul(unit))
         .ok_or_else(|| format!("`{text}` is not a duration in whole seconds or minutes (10s, 2m)"))
+}
+
+/// The index in [`SERVERS`] of the server built on `adapter` (`actix` for `actix-web` too).
+fn parse_adapter(adapter: &str) -> Result<usize> {
+    let adapter = adapter.trim();
+    SERVERS
+        .iter()
+        .position(|s| s.adapter == adapter || s.adapter.split('-').next() == Some(adapter))
+        .ok_or_else(|| {
+            let known: Vec<&str> = SERVERS.iter().map(|s| s.adapter).collect();
+            format!("unknown adapter `{adapter}`; known: {}", known.join(", "))
+        })
 }
 
 /// A positive whole number.
@@ -233,10 +271,14 @@ pub(crate) struct Row {
     p99_us: f64,
     /// Median server CPU time per request, microseconds (NaN where unknown).
     cpu_us: f64,
-    /// Server CPU per request relative to the same adapter's ceiling.
+    /// Server CPU per request relative to the same adapter's ceiling (median of per-round
+    /// ratios).
     cpu_ratio: f64,
-    /// Throughput relative to the same adapter's ceiling.
+    /// Throughput relative to the same adapter's ceiling: the median over rounds of each
+    /// round's ratio.
     pub(crate) ratio: f64,
+    /// The same adapter's ceiling: its median requests per second.
+    pub(crate) ceiling_rps: f64,
     /// Target ratio, if the mode has one.
     pub(crate) target: Option<f64>,
 }
@@ -253,8 +295,9 @@ pub(crate) fn run(args: &[String]) -> Result {
     let mut machine = Machine::read(&wrk);
 
     let mut commands = Vec::new();
-    let mut binaries = Vec::new();
-    for server in SERVERS {
+    let mut binaries = vec![PathBuf::new(); SERVERS.len()];
+    for &index in &options.servers {
+        let server = &SERVERS[index];
         let build = Cmd::cargo().args([
             "build",
             "--release",
@@ -277,7 +320,7 @@ pub(crate) fn run(args: &[String]) -> Result {
                 binary.display()
             ));
         }
-        binaries.push(binary);
+        binaries[index] = binary;
     }
 
     let script = out_dir.join("load.lua");
@@ -289,8 +332,11 @@ pub(crate) fn run(args: &[String]) -> Result {
     let mut runs = Vec::new();
     for round in 1..=options.rounds {
         // Alternate the order so that no mode always runs first, or last, on a busy machine.
-        let mut order: Vec<(usize, usize)> = (0..SERVERS.len())
-            .flat_map(|s| (0..MODES.len()).map(move |m| (s, m)))
+        // A server's modes stay next to each other, so each ratio compares runs close in time.
+        let mut order: Vec<(usize, usize)> = options
+            .servers
+            .iter()
+            .flat_map(|&s| (0..MODES.len()).map(move |m| (s, m)))
             .collect();
         if round % 2 == 0 {
             order.reverse();
@@ -328,7 +374,7 @@ pub(crate) fn run(args: &[String]) -> Result {
     }
 
     machine.loadavg_end = loadavg();
-    let rows = summarize(&runs);
+    let rows = summarize(&runs, &options.servers);
     let table = text_table(&rows, &options);
     println!();
     print!("{table}");
@@ -352,7 +398,7 @@ pub(crate) fn run(args: &[String]) -> Result {
 }
 
 /// The cargo target directory (honours `CARGO_TARGET_DIR` and `build.target-dir`).
-fn target_dir() -> Result<PathBuf> {
+pub(crate) fn target_dir() -> Result<PathBuf> {
     let metadata = Cmd::cargo()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .probe()
@@ -709,9 +755,14 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Medians per server and mode, with ratios to each server's ceiling (the first mode).
-fn summarize(runs: &[Run]) -> Vec<Row> {
+///
+/// A ratio is the median over rounds of that round's ratio: each run against the ceiling of
+/// its own round, a few seconds apart. On a shared machine whose speed drifts over minutes,
+/// those pairs are far steadier than the ratio of two medians taken over the whole run.
+fn summarize(runs: &[Run], servers: &[usize]) -> Vec<Row> {
     let mut rows = Vec::new();
-    for (s, server) in SERVERS.iter().enumerate() {
+    for &s in servers {
+        let server = &SERVERS[s];
         let of = |m: usize, f: fn(&Sample) -> f64| {
             median(
                 runs.iter()
@@ -721,7 +772,19 @@ fn summarize(runs: &[Run]) -> Vec<Row> {
             )
         };
         let ceiling = of(0, |x| x.rps);
-        let ceiling_cpu = of(0, |x| x.cpu_us);
+        // Each round's figure for mode `m` divided by the same round's ceiling; their median.
+        let paired = |m: usize, f: fn(&Sample) -> f64| {
+            median(
+                runs.iter()
+                    .filter(|r| r.server == s && r.mode == m)
+                    .filter_map(|r| {
+                        runs.iter()
+                            .find(|c| c.server == s && c.mode == 0 && c.round == r.round)
+                            .map(|c| f(&r.sample) / f(&c.sample))
+                    })
+                    .collect(),
+            )
+        };
         for (m, mode) in MODES.iter().enumerate() {
             let rps = of(m, |x| x.rps);
             let all = runs
@@ -740,8 +803,9 @@ fn summarize(runs: &[Run]) -> Vec<Row> {
                 p50_us: of(m, |x| x.p50_us),
                 p99_us: of(m, |x| x.p99_us),
                 cpu_us: of(m, |x| x.cpu_us),
-                cpu_ratio: of(m, |x| x.cpu_us) / ceiling_cpu,
-                ratio: rps / ceiling,
+                cpu_ratio: paired(m, |x| x.cpu_us),
+                ratio: paired(m, |x| x.rps),
+                ceiling_rps: ceiling,
                 target: mode.target,
             });
         }
@@ -812,7 +876,7 @@ fn text_table(rows: &[Row], options: &Options) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<8} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+        "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
         "adapter",
         "config",
         "requests/s",
@@ -826,7 +890,7 @@ fn text_table(rows: &[Row], options: &Options) -> String {
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<8} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+            "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
             row.adapter,
             row.label,
             thousands(row.rps),
@@ -843,7 +907,7 @@ fn text_table(rows: &[Row], options: &Options) -> String {
         if let Some((target, word)) = verdict(row) {
             let _ = writeln!(
                 out,
-                "  {} {:<18} >= {:.0}% of ceiling: {:>5.1}%  {word}",
+                "  {:<10} {:<18} >= {:.0}% of ceiling: {:>5.1}%  {word}",
                 row.adapter,
                 row.label,
                 target * 100.0,
@@ -972,7 +1036,9 @@ fn markdown(
         "Generated by `cargo xtask bench load` on {}. Each configuration serves the same \
          stateless JSON MCP `tools/call` (`whoami`) over HTTP/1.1; `none` skips authentication \
          and is the ceiling. wrk runs `-t{} -c{}` for {}s after a {}s warm-up; every figure is \
-         the median of {} rounds whose order alternates. Server and load generator share the \
+         the median of {} rounds whose order alternates, and a ratio (vs ceiling) is the median \
+         over rounds of each round's figure divided by the same adapter's ceiling in that round. \
+         Server and load generator share the \
          machine, so absolute figures say little; ratios within one run are what matter. \
          Server CPU per request is the server process's user + system time during the measured \
          run divided by the requests it served: less sensitive than throughput to other load on \
@@ -1010,20 +1076,26 @@ fn markdown(
     }
     md.push_str("\n![requests per second](load.svg)\n\n## Every round\n\n");
     md.push_str(
-        "| round | adapter | config | requests | requests/s | p50 | p99 | server CPU/request |\n",
+        "| round | adapter | config | requests | requests/s | vs ceiling (round) | p50 | p99 \
+         | server CPU/request |\n",
     );
-    md.push_str("|---:|---|---|---:|---:|---:|---:|---:|\n");
+    md.push_str("|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
     let mut ordered: Vec<&Run> = runs.iter().collect();
     ordered.sort_by_key(|r| (r.server, r.mode, r.round));
     for run in ordered {
+        let ceiling = runs
+            .iter()
+            .find(|c| c.server == run.server && c.mode == 0 && c.round == run.round)
+            .map_or(f64::NAN, |c| c.sample.rps);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.round,
             SERVERS[run.server].adapter,
             MODES[run.mode].label,
             thousands(run.sample.requests as f64),
             thousands(run.sample.rps),
+            format_ratio(run.sample.rps / ceiling),
             format_latency(run.sample.p50_us),
             format_latency(run.sample.p99_us),
             format_cpu(run.sample.cpu_us)
@@ -1078,6 +1150,99 @@ mod tests {
         let options = Options::parse(&args).unwrap_or_default();
         assert_eq!((options.duration, options.rounds), (5, 2));
         assert!(Options::parse(&["--bogus".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn selects_adapters() {
+        let parse = |list: &[&str]| {
+            Options::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+                .map(|o| o.servers)
+        };
+        assert_eq!(parse(&[]), Ok(vec![0, 1]));
+        assert_eq!(parse(&["--adapter", "actix"]), Ok(vec![1]));
+        assert_eq!(parse(&["--adapter=actix-web,axum"]), Ok(vec![0, 1]));
+        assert_eq!(
+            parse(&["--adapter", "axum", "--adapter", "axum"]),
+            Ok(vec![0])
+        );
+        assert!(parse(&["--adapter", "rocket"]).is_err());
+    }
+
+    #[test]
+    fn summarizes_each_adapter_against_its_own_ceiling() {
+        let sample = |rps: f64| Sample {
+            requests: 1000,
+            rps,
+            p50_us: 1000.0,
+            p99_us: 2000.0,
+            cpu_us: 50.0,
+        };
+        // axum: ceiling 1000, cached 960, uncached 900; actix-web: ceiling 2000, 1800, 1000.
+        let figures = [[1000.0, 960.0, 900.0], [2000.0, 1800.0, 1000.0]];
+        let mut runs = Vec::new();
+        for (server, modes) in figures.iter().enumerate() {
+            for (mode, &rps) in modes.iter().enumerate() {
+                runs.push(Run {
+                    server,
+                    mode,
+                    round: 1,
+                    sample: sample(rps),
+                });
+            }
+        }
+        let rows = summarize(&runs, &[0, 1]);
+        let ratios: Vec<String> = rows.iter().map(|r| format_ratio(r.ratio)).collect();
+        assert_eq!(
+            ratios,
+            ["100.0%", "96.0%", "90.0%", "100.0%", "90.0%", "50.0%"]
+        );
+        let verdicts: Vec<Option<&str>> = rows.iter().map(|r| verdict(r).map(|v| v.1)).collect();
+        assert_eq!(
+            verdicts,
+            [
+                None,
+                Some("PASS"),
+                Some("PASS"),
+                None,
+                Some("SHORT"),
+                Some("SHORT")
+            ]
+        );
+        let svg = chart::bars("title", &rows);
+        assert_eq!(svg.matches("<rect x=").count(), rows.len());
+        assert!(svg.contains("actix-web · uncached (HS256)"));
+        // Only the selected servers are summarized.
+        assert_eq!(summarize(&runs, &[1]).len(), MODES.len());
+    }
+
+    #[test]
+    fn ratios_pair_each_round_with_its_own_ceiling() {
+        // The machine's speed drifts: round 3 runs the ceiling fast and the cached mode slow.
+        // Per-round pairs give 0.90, 0.95, 0.33: median 0.90. The ratio of the two medians
+        // (1,000 / 2,000) would say 0.50.
+        let rounds = [(1000.0, 900.0), (2000.0, 1900.0), (3000.0, 1000.0)];
+        let mut runs = Vec::new();
+        for (i, (ceiling, cached)) in rounds.into_iter().enumerate() {
+            for (mode, rps) in [(0, ceiling), (1, cached), (2, cached)] {
+                runs.push(Run {
+                    server: 0,
+                    mode,
+                    round: u32::try_from(i).unwrap_or(0) + 1,
+                    sample: Sample {
+                        requests: 1000,
+                        rps,
+                        p50_us: 1.0,
+                        p99_us: 2.0,
+                        cpu_us: 1e6 / rps,
+                    },
+                });
+            }
+        }
+        let rows = summarize(&runs, &[0]);
+        assert_eq!(format_ratio(rows[1].ratio), "90.0%");
+        assert_eq!(format_ratio(rows[1].cpu_ratio), "111.1%");
+        assert!((rows[1].ceiling_rps - 2000.0).abs() < 1e-9);
+        assert!((rows[1].rps - 1000.0).abs() < 1e-9);
     }
 
     #[test]
