@@ -1,4 +1,5 @@
-//! A horizontal bar chart as hand-written SVG (xtask stays dependency-free).
+//! A horizontal bar chart as hand-written SVG (xtask stays dependency-free), and the same
+//! chart as text for places that show no pictures (a terminal, a markdown page).
 
 use std::fmt::Write as _;
 
@@ -132,4 +133,41 @@ pub(crate) fn bars(title: &str, rows: &[Row]) -> String {
     );
     svg.push_str("</svg>\n");
     svg
+}
+
+/// Width of the longest bar of [`text_bars`], in characters.
+const TEXT_WIDTH: usize = 40;
+
+/// The chart of [`bars`] as monospace text: one bar per row, scaled to the highest median,
+/// with the figures and the verdict beside it.
+pub(crate) fn text_bars(rows: &[Row]) -> String {
+    let max = rows
+        .iter()
+        .map(|r| r.rps)
+        .filter(|v| v.is_finite())
+        .fold(1.0_f64, f64::max);
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 && rows[i - 1].adapter != row.adapter {
+            out.push('\n');
+        }
+        // A whole number of characters between 0 and TEXT_WIDTH: the cast cannot truncate.
+        let len = ((row.rps / max).clamp(0.0, 1.0) * TEXT_WIDTH as f64).round() as usize;
+        let verdict = match row.target {
+            None => "ceiling".to_owned(),
+            Some(t) if row.ratio >= t => format!("target {:.0}%: PASS", t * 100.0),
+            Some(t) => format!("target {:.0}%: SHORT", t * 100.0),
+        };
+        let _ = writeln!(
+            out,
+            "{:<10} {:<17} {}{} {:>7}/s {:>6.1}%  {verdict}",
+            row.adapter,
+            row.label,
+            "█".repeat(len),
+            " ".repeat(TEXT_WIDTH - len),
+            thousands(row.rps),
+            row.ratio * 100.0
+        );
+    }
+    out
 }

@@ -378,6 +378,8 @@ pub(crate) fn run(args: &[String]) -> Result {
     let table = text_table(&rows, &options);
     println!();
     print!("{table}");
+    println!();
+    print!("{}", chart::text_bars(&rows));
 
     let report = markdown(&rows, &runs, &options, &machine, &commands);
     let md = out_dir.join("load.md");
@@ -1074,7 +1076,9 @@ fn markdown(
             format_ratio(row.cpu_ratio)
         );
     }
-    md.push_str("\n![requests per second](load.svg)\n\n## Every round\n\n");
+    md.push_str("\n![requests per second](load.svg)\n\n```text\n");
+    md.push_str(&chart::text_bars(rows));
+    md.push_str("```\n\n## Every round\n\n");
     md.push_str(
         "| round | adapter | config | requests | requests/s | vs ceiling (round) | p50 | p99 \
          | server CPU/request |\n",
@@ -1208,6 +1212,12 @@ mod tests {
                 Some("SHORT")
             ]
         );
+        let text = chart::text_bars(&rows);
+        assert_eq!(
+            text.lines().filter(|l| l.contains("/s")).count(),
+            rows.len()
+        );
+        assert!(text.contains("uncached (HS256)") && text.contains("target 90%: SHORT"));
         let svg = chart::bars("title", &rows);
         assert_eq!(svg.matches("<rect x=").count(), rows.len());
         assert!(svg.contains("actix-web · uncached (HS256)"));

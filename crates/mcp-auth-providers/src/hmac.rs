@@ -36,11 +36,13 @@ use jsonwebtoken::Algorithm;
 use mcp_auth_core::clock::SharedClock;
 use mcp_auth_core::{
     AuthError, BearerToken, InvalidTokenReason, Principal, SecretBytes, TokenValidator,
-    principal_from_claims,
 };
 
-use crate::jwt::claims::MAX_LEEWAY;
+use crate::jwt::claims::{KnownClaims, MAX_LEEWAY};
 use crate::jwt::{ClaimsPolicy, CompactJws, DEFAULT_MAX_TOKEN_LEN};
+
+/// The longest HMAC tag: HS512's 64 bytes. A signature that decodes to more cannot verify.
+const MAX_TAG_LEN: usize = 64;
 
 /// The shortest secret accepted: 32 bytes, the output size of SHA-256 (RFC 7518 section 3.2
 /// requires a key at least as long as the hash output).
@@ -164,36 +166,47 @@ impl HmacValidator {
         if !self.algorithms.contains(&jws.alg()) {
             return Err(InvalidTokenReason::DisallowedAlgorithm);
         }
+        // Decoded once for every key tried, on the stack: no tag is longer than 64 bytes, so a
+        // signature that does not fit (or is not base64url) cannot verify.
+        let mut tag = [0u8; MAX_TAG_LEN];
+        let Ok(tag_len) = URL_SAFE_NO_PAD.decode_slice(jws.signature(), &mut tag) else {
+            return Err(InvalidTokenReason::BadSignature);
+        };
+        let tag = &tag[..tag_len];
         // With a kid that names one of our secrets, try that one only; otherwise every secret
         // (tokens minted elsewhere may carry no kid, or one we never named).
         let named = jws
             .kid()
             .and_then(|kid| self.keys.iter().find(|k| k.kid.as_deref() == Some(kid)));
         let verified = match named {
-            Some(key) => verify_with(&jws, key),
-            None => self.keys.iter().any(|key| verify_with(&jws, key)),
+            Some(key) => verify_with(&jws, key, tag),
+            None => self.keys.iter().any(|key| verify_with(&jws, key, tag)),
         };
         if !verified {
             return Err(InvalidTokenReason::BadSignature);
         }
         let claims = jws.claims()?;
-        self.policy.check(&claims)?;
-        principal_from_claims(claims).ok_or(InvalidTokenReason::MissingClaim("sub"))
+        // The claims are found once, for the checks and for the principal alike.
+        let principal = {
+            let known = KnownClaims::read(&claims);
+            self.policy.check_known(&known)?;
+            known
+                .principal()
+                .ok_or(InvalidTokenReason::MissingClaim("sub"))?
+        };
+        Ok(principal.claims(claims).build())
     }
 }
 
-fn verify_with(jws: &CompactJws<'_>, key: &HmacKey) -> bool {
+fn verify_with(jws: &CompactJws<'_>, key: &HmacKey, tag: &[u8]) -> bool {
     let key = match jws.alg() {
         Algorithm::HS256 => &key.hs256,
         Algorithm::HS384 => &key.hs384,
         Algorithm::HS512 => &key.hs512,
         _ => return false,
     };
-    let Ok(signature) = URL_SAFE_NO_PAD.decode(jws.signature()) else {
-        return false;
-    };
     // aws-lc-rs compares the tags in constant time.
-    hmac::verify(key, jws.signing_input(), &signature).is_ok()
+    hmac::verify(key, jws.signing_input(), tag).is_ok()
 }
 
 #[async_trait]
@@ -301,5 +314,68 @@ impl HmacValidatorBuilder {
             policy,
             max_token_len: self.max_token_len,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{EncodingKey, Header};
+    use mcp_auth_core::clock::ManualClock;
+    use serde_json::json;
+    use std::sync::Arc;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NOW: u64 = 1_700_000_000;
+
+    fn validator() -> HmacValidator {
+        HmacValidator::builder("aud-1")
+            .secret(SECRET.to_vec())
+            .clock(Arc::new(ManualClock::at_unix(NOW)))
+            .build()
+            .unwrap()
+    }
+
+    fn sign(alg: Algorithm) -> String {
+        let claims = json!({"sub": "u", "aud": "aud-1", "exp": NOW + 60, "scope": "a b"});
+        jsonwebtoken::encode(
+            &Header::new(alg),
+            &claims,
+            &EncodingKey::from_secret(SECRET),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_hmac_algorithm_verifies() {
+        for alg in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+            let principal = validator().verify(&sign(alg)).unwrap();
+            assert_eq!(principal.subject(), "u");
+            assert!(principal.has_scope("b"));
+            assert_eq!(principal.claim("exp"), Some(&json!(NOW + 60)));
+        }
+    }
+
+    #[test]
+    fn tags_that_cannot_verify_are_bad_signatures() {
+        let good = sign(Algorithm::HS512);
+        let (input, tag) = good.rsplit_once('.').unwrap();
+        let refused = |tag: &str| validator().verify(&format!("{input}.{tag}")).unwrap_err();
+        // One byte longer than any HMAC tag, not base64url, truncated, off by one bit.
+        assert_eq!(
+            refused(&format!("{tag}AA")),
+            InvalidTokenReason::BadSignature
+        );
+        assert_eq!(refused("!!!!"), InvalidTokenReason::BadSignature);
+        assert_eq!(
+            refused(&tag[..tag.len() - 4]),
+            InvalidTokenReason::BadSignature
+        );
+        let mut flipped = URL_SAFE_NO_PAD.decode(tag).unwrap();
+        flipped[0] ^= 1;
+        assert_eq!(
+            refused(&URL_SAFE_NO_PAD.encode(flipped)),
+            InvalidTokenReason::BadSignature
+        );
     }
 }

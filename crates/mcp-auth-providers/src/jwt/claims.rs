@@ -15,8 +15,9 @@
 
 use std::time::Duration;
 
-use mcp_auth_core::InvalidTokenReason;
 use mcp_auth_core::clock::{SharedClock, system_clock};
+use mcp_auth_core::principal::PrincipalBuilder;
+use mcp_auth_core::{InvalidTokenReason, Principal, Scopes};
 use serde_json::{Map, Value};
 
 /// The most clock skew a policy may tolerate.
@@ -109,34 +110,40 @@ impl ClaimsPolicy {
     /// The first rule that fails, as an [`InvalidTokenReason`]. A claim of the wrong type fails
     /// as if absent ([`InvalidTokenReason::MissingClaim`]); it is never skipped.
     pub fn check(&self, claims: &Map<String, Value>) -> Result<(), InvalidTokenReason> {
+        self.check_known(&KnownClaims::read(claims))
+    }
+
+    /// [`ClaimsPolicy::check`] on claims already found by [`KnownClaims::read`].
+    pub(crate) fn check_known(&self, claims: &KnownClaims<'_>) -> Result<(), InvalidTokenReason> {
         let now = self.clock.unix_now();
         let leeway = self.leeway_secs;
         // exp: valid while now < exp (RFC 7519 section 4.1.4), plus leeway.
-        let exp = numeric_date(claims, "exp")?.ok_or(InvalidTokenReason::MissingClaim("exp"))?;
+        let exp =
+            numeric_date(claims.exp, "exp")?.ok_or(InvalidTokenReason::MissingClaim("exp"))?;
         if now >= exp.saturating_add(leeway) {
             return Err(InvalidTokenReason::Expired);
         }
-        if let Some(nbf) = numeric_date(claims, "nbf")?
+        if let Some(nbf) = numeric_date(claims.nbf, "nbf")?
             && now.saturating_add(leeway) < nbf
         {
             return Err(InvalidTokenReason::NotYetValid);
         }
-        if let Some(iat) = numeric_date(claims, "iat")?
+        if let Some(iat) = numeric_date(claims.iat, "iat")?
             && iat > now.saturating_add(leeway)
         {
             return Err(InvalidTokenReason::IssuedInFuture);
         }
         if !self.audiences.is_empty() {
-            self.check_audience(claims.get("aud"))?;
+            self.check_audience(claims.aud)?;
         }
         if let Some(expected) = &self.issuer {
-            match claims.get("iss") {
+            match claims.iss {
                 Some(Value::String(iss)) if iss == expected => {}
                 Some(Value::String(_)) => return Err(InvalidTokenReason::Issuer),
                 _ => return Err(InvalidTokenReason::MissingClaim("iss")),
             }
         }
-        match claims.get("sub") {
+        match claims.sub {
             Some(Value::String(sub)) if !sub.is_empty() => Ok(()),
             _ => Err(InvalidTokenReason::MissingClaim("sub")),
         }
@@ -185,10 +192,10 @@ impl ClaimsPolicy {
 /// Reads a NumericDate claim (RFC 7519 section 2): a non-negative JSON number of seconds,
 /// fractions truncated. Absent is `None`; any other type is an error.
 fn numeric_date(
-    claims: &Map<String, Value>,
+    claim: Option<&Value>,
     name: &'static str,
 ) -> Result<Option<u64>, InvalidTokenReason> {
-    match claims.get(name) {
+    match claim {
         None => Ok(None),
         Some(Value::Number(n)) => n
             .as_u64()
@@ -201,6 +208,134 @@ fn numeric_date(
             .ok_or(InvalidTokenReason::MissingClaim(name)),
         Some(_) => Err(InvalidTokenReason::MissingClaim(name)),
     }
+}
+
+/// The claims the engine reads, found in one pass over the payload. Looking each one up in the
+/// map scans it again every time, and those scans were most of a validation's string
+/// comparisons; a map's keys are unique, so one pass finds exactly what the lookups would.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KnownClaims<'a> {
+    exp: Option<&'a Value>,
+    nbf: Option<&'a Value>,
+    iat: Option<&'a Value>,
+    aud: Option<&'a Value>,
+    iss: Option<&'a Value>,
+    sub: Option<&'a Value>,
+    scope: Option<&'a Value>,
+    scp: Option<&'a Value>,
+    email: Option<&'a Value>,
+    preferred_username: Option<&'a Value>,
+    client_id: Option<&'a Value>,
+    azp: Option<&'a Value>,
+    groups: Option<&'a Value>,
+    roles: Option<&'a Value>,
+}
+
+impl<'a> KnownClaims<'a> {
+    /// Finds the known claims of `claims`.
+    pub(crate) fn read(claims: &'a Map<String, Value>) -> Self {
+        let mut known = Self::default();
+        for (name, value) in claims {
+            let slot = match name.as_str() {
+                "exp" => &mut known.exp,
+                "nbf" => &mut known.nbf,
+                "iat" => &mut known.iat,
+                "aud" => &mut known.aud,
+                "iss" => &mut known.iss,
+                "sub" => &mut known.sub,
+                "scope" => &mut known.scope,
+                "scp" => &mut known.scp,
+                "email" => &mut known.email,
+                "preferred_username" => &mut known.preferred_username,
+                "client_id" => &mut known.client_id,
+                "azp" => &mut known.azp,
+                "groups" => &mut known.groups,
+                "roles" => &mut known.roles,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        known
+    }
+
+    /// The principal these claims describe, without its raw claims: the mapping of
+    /// [`mcp_auth_core::principal_from_claims`] (a test holds the two equal), reading the claims
+    /// found once instead of looking each up. `None` when `sub` is missing or not a string.
+    pub(crate) fn principal(&self) -> Option<PrincipalBuilder> {
+        fn text(claim: Option<&Value>) -> Option<&str> {
+            claim.and_then(Value::as_str)
+        }
+        let strings = |claim: Option<&Value>| -> Vec<String> {
+            match claim {
+                Some(Value::Array(list)) => list
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect(),
+                Some(Value::String(one)) => vec![one.clone()],
+                _ => Vec::new(),
+            }
+        };
+        let subject = text(self.sub)?;
+        let mut scopes = text(self.scope).map_or_else(Scopes::new, Scopes::from_claim_lossy);
+        match self.scp {
+            Some(Value::String(scp)) => scopes.extend(&Scopes::from_claim_lossy(scp)),
+            Some(Value::Array(list)) => {
+                for item in list.iter().filter_map(Value::as_str) {
+                    scopes.extend(&Scopes::from_claim_lossy(item));
+                }
+            }
+            _ => {}
+        }
+        let audiences = match self.aud {
+            Some(Value::String(aud)) => vec![aud.clone()],
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut builder = Principal::builder(subject)
+            .audiences(audiences)
+            .scopes(scopes);
+        if let Some(iss) = text(self.iss) {
+            builder = builder.issuer(iss);
+        }
+        if let Some(email) = text(self.email) {
+            builder = builder.email(email);
+        }
+        if let Some(name) = text(self.preferred_username) {
+            builder = builder.preferred_username(name);
+        }
+        if let Some(client_id) = text(self.client_id).or_else(|| text(self.azp)) {
+            builder = builder.client_id(client_id);
+        }
+        // NumericDate may carry a fraction (RFC 7519 section 2); the whole seconds are kept.
+        let exp = self.exp.and_then(|exp| {
+            exp.as_u64().or_else(|| {
+                exp.as_f64()
+                    .filter(|f| f.is_finite() && *f >= 0.0)
+                    .map(|f| f as u64)
+            })
+        });
+        if let Some(exp) = exp {
+            builder = builder.expires_at_unix(exp);
+        }
+        Some(
+            builder
+                .groups(strings(self.groups))
+                .roles(strings(self.roles)),
+        )
+    }
+}
+
+/// [`mcp_auth_core::principal_from_claims`], through [`KnownClaims`]: the same principal, with
+/// fewer string comparisons.
+#[cfg(any(feature = "oidc", test))]
+pub(crate) fn principal_from_claims(claims: Map<String, Value>) -> Option<Principal> {
+    let builder = KnownClaims::read(&claims).principal()?;
+    Some(builder.claims(claims).build())
 }
 
 #[cfg(test)]
@@ -316,6 +451,51 @@ mod tests {
             check(with("iss", json!("https://iss/"))),
             Err(InvalidTokenReason::Issuer)
         );
+    }
+
+    #[test]
+    fn principal_mapping_matches_core() {
+        // Every claim the mapping reads, in every shape: the right type, the wrong one, absent.
+        let cases = [
+            json!({"sub": "u"}),
+            json!({"sub": 5}),
+            json!({"sub": "", "aud": "a"}),
+            json!({"aud": "a"}),
+            json!({
+                "sub": "u", "aud": ["a", 5, "b"], "iss": "https://iss", "scope": "r w r !",
+                "scp": ["x y", 3, "z"], "email": "e@example.com", "preferred_username": "p",
+                "client_id": "c", "azp": "z", "exp": 1_700_000_000.9, "groups": ["g1", 2],
+                "roles": "admin", "custom": {"nested": [1, 2]}
+            }),
+            json!({"sub": "u", "aud": {"a": 1}, "iss": 7, "scope": ["r"], "scp": "s t",
+                   "email": null, "preferred_username": [], "client_id": 3, "azp": "z",
+                   "exp": -5, "groups": "one", "roles": ["r1", "r2"]}),
+            json!({"sub": "u", "exp": "soon", "azp": 1, "groups": {}, "roles": null}),
+            json!({"sub": "u", "exp": 1.0e300, "scope": "", "scp": ""}),
+            json!({"sub": "u", "exp": u64::MAX, "scope": " a  b "}),
+        ];
+        for case in cases {
+            let Value::Object(map) = case else {
+                unreachable!("every case is an object")
+            };
+            assert_eq!(
+                principal_from_claims(map.clone()),
+                mcp_auth_core::principal_from_claims(map.clone()),
+                "{map:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn known_claims_are_the_map_lookups() {
+        let claims = json!({"sub": "u", "aud": "a", "exp": 1, "x": 2, "iss": "i"});
+        let map = claims.as_object().unwrap();
+        let known = KnownClaims::read(map);
+        assert_eq!(known.sub, map.get("sub"));
+        assert_eq!(known.aud, map.get("aud"));
+        assert_eq!(known.exp, map.get("exp"));
+        assert_eq!(known.iss, map.get("iss"));
+        assert_eq!(known.nbf, None);
     }
 
     #[test]

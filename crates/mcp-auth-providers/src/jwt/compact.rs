@@ -11,11 +11,22 @@
 //! assert_eq!(refused, InvalidTokenReason::DisallowedAlgorithm);
 //! ```
 
+use std::borrow::Cow;
+use std::fmt;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use mcp_auth_core::InvalidTokenReason;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+/// Largest decoded header kept on the stack; longer ones (certificate chains) go to the heap.
+const HEADER_ON_STACK: usize = 512;
+
+/// Largest decoded payload kept on the stack; access tokens are usually well under this.
+const PAYLOAD_ON_STACK: usize = 2048;
 
 /// A compact JWS split into its parts, with its header checked.
 #[derive(Debug)]
@@ -25,7 +36,7 @@ pub struct CompactJws<'a> {
     payload: &'a str,
     alg: Algorithm,
     kid: Option<String>,
-    typ: Option<String>,
+    typ: Option<Cow<'static, str>>,
 }
 
 impl<'a> CompactJws<'a> {
@@ -53,35 +64,12 @@ impl<'a> CompactJws<'a> {
         if header.is_empty() || payload.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
-        let header_json = URL_SAFE_NO_PAD
-            .decode(header)
-            .map_err(|_| InvalidTokenReason::Malformed)?;
         // The header must be a JSON object (RFC 7515 section 4); an array is not a header.
-        let mut raw: Map<String, Value> =
-            serde_json::from_slice(&header_json).map_err(|_| InvalidTokenReason::Malformed)?;
-        if raw.contains_key("crit") {
-            return Err(InvalidTokenReason::CriticalHeader);
-        }
-        let alg = match raw.remove("alg") {
-            Some(Value::String(alg)) => alg,
-            Some(_) | None => return Err(InvalidTokenReason::Malformed),
-        };
-        // `none` in any casing is refused here, before any key is looked at.
-        let alg = alg
-            .parse::<Algorithm>()
-            .ok()
-            .filter(|_| !alg.eq_ignore_ascii_case("none"))
-            .ok_or(InvalidTokenReason::DisallowedAlgorithm)?;
-        let kid = match raw.remove("kid") {
-            Some(Value::String(kid)) => Some(kid),
-            Some(_) => return Err(InvalidTokenReason::Malformed),
-            None => None,
-        };
-        let typ = match raw.remove("typ") {
-            Some(Value::String(typ)) => Some(typ),
-            Some(_) => return Err(InvalidTokenReason::Malformed),
-            None => None,
-        };
+        let header_fields = with_decoded::<HEADER_ON_STACK, _>(header, |json| {
+            serde_json::from_slice::<RawHeader<'_>>(json)
+                .map_err(|_| InvalidTokenReason::Malformed)?
+                .check()
+        })?;
         if signature.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
@@ -90,9 +78,9 @@ impl<'a> CompactJws<'a> {
             signing_input,
             signature,
             payload,
-            alg,
-            kid,
-            typ,
+            alg: header_fields.alg,
+            kid: header_fields.kid,
+            typ: header_fields.typ,
         })
     }
 
@@ -127,10 +115,221 @@ impl<'a> CompactJws<'a> {
     ///
     /// [`InvalidTokenReason::Malformed`] when the payload is not base64url JSON object.
     pub fn claims(&self) -> Result<Map<String, Value>, InvalidTokenReason> {
-        let json = URL_SAFE_NO_PAD
-            .decode(self.payload)
+        with_decoded::<PAYLOAD_ON_STACK, _>(self.payload, |json| {
+            serde_json::from_slice(json).map_err(|_| InvalidTokenReason::Malformed)
+        })
+    }
+}
+
+/// Decodes base64url `text` and hands the bytes to `read`: in a stack buffer when they fit in
+/// `N` bytes, on the heap otherwise. Every validation decodes its header and payload, and under
+/// load the allocator is a visible part of its cost.
+fn with_decoded<const N: usize, T>(
+    text: &str,
+    read: impl FnOnce(&[u8]) -> Result<T, InvalidTokenReason>,
+) -> Result<T, InvalidTokenReason> {
+    if base64::decoded_len_estimate(text.len()) <= N {
+        let mut buffer = [0u8; N];
+        let len = URL_SAFE_NO_PAD
+            .decode_slice(text, &mut buffer)
             .map_err(|_| InvalidTokenReason::Malformed)?;
-        serde_json::from_slice(&json).map_err(|_| InvalidTokenReason::Malformed)
+        read(&buffer[..len])
+    } else {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| InvalidTokenReason::Malformed)?;
+        read(&bytes)
+    }
+}
+
+/// The `typ` values seen on access tokens, kept without an allocation.
+fn intern_typ(typ: Cow<'_, str>) -> Cow<'static, str> {
+    match typ.as_ref() {
+        "JWT" => Cow::Borrowed("JWT"),
+        "at+jwt" => Cow::Borrowed("at+jwt"),
+        "application/at+jwt" => Cow::Borrowed("application/at+jwt"),
+        _ => Cow::Owned(typ.into_owned()),
+    }
+}
+
+/// A header parameter as the rules see it: a string, or a value of another type.
+enum Param<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+/// The header parameters the rules read, taken from the JSON object in one streaming pass
+/// rather than through a map. The semantics are those of a `serde_json` map: the object must be
+/// valid JSON throughout (unknown parameters are parsed, not skipped), and of a repeated
+/// parameter the last one counts.
+struct RawHeader<'a> {
+    alg: Option<Param<'a>>,
+    kid: Option<Param<'a>>,
+    typ: Option<Param<'a>>,
+    /// Whether `crit` is present, whatever its value.
+    crit: bool,
+}
+
+/// The checked header: what [`CompactJws`] keeps of it.
+struct Header {
+    alg: Algorithm,
+    kid: Option<String>,
+    typ: Option<Cow<'static, str>>,
+}
+
+impl RawHeader<'_> {
+    /// The header rules (RFC 7515, RFC 8725), in this order: `crit`, `alg`, `kid`, `typ`.
+    fn check(self) -> Result<Header, InvalidTokenReason> {
+        if self.crit {
+            return Err(InvalidTokenReason::CriticalHeader);
+        }
+        let alg = match self.alg {
+            Some(Param::Str(alg)) => alg,
+            Some(Param::Other) | None => return Err(InvalidTokenReason::Malformed),
+        };
+        // `none` in any casing is refused here, before any key is looked at.
+        let alg = alg
+            .parse::<Algorithm>()
+            .ok()
+            .filter(|_| !alg.eq_ignore_ascii_case("none"))
+            .ok_or(InvalidTokenReason::DisallowedAlgorithm)?;
+        let kid = match self.kid {
+            Some(Param::Str(kid)) => Some(kid.into_owned()),
+            Some(Param::Other) => return Err(InvalidTokenReason::Malformed),
+            None => None,
+        };
+        let typ = match self.typ {
+            Some(Param::Str(typ)) => Some(intern_typ(typ)),
+            Some(Param::Other) => return Err(InvalidTokenReason::Malformed),
+            None => None,
+        };
+        Ok(Header { alg, kid, typ })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawHeader<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(HeaderVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Param<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ParamVisitor)
+    }
+}
+
+/// An object key, borrowed from the input when it holds no escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct HeaderVisitor;
+struct ParamVisitor;
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = RawHeader<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut header = RawHeader {
+            alg: None,
+            kid: None,
+            typ: None,
+            crit: false,
+        };
+        while let Some(Key(key)) = map.next_key()? {
+            match key.as_ref() {
+                "alg" => header.alg = Some(map.next_value()?),
+                "kid" => header.kid = Some(map.next_value()?),
+                "typ" => header.typ = Some(map.next_value()?),
+                other => {
+                    header.crit |= other == "crit";
+                    // Parsed as a JSON value, as a map would: a header that a map refuses
+                    // (a number out of range, say) is refused here too.
+                    map.next_value::<Value>()?;
+                }
+            }
+        }
+        Ok(header)
+    }
+}
+
+impl<'de> Visitor<'de> for ParamVisitor {
+    type Value = Param<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Param::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Param::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Param::Str(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Param::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Param::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Param::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Param::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Param::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<Value>()?.is_some() {}
+        Ok(Param::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Key<'de>, Value>()?.is_some() {}
+        Ok(Param::Other)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v)))
     }
 }
 
@@ -163,6 +362,86 @@ mod tests {
         assert_eq!(
             CompactJws::parse(&t, 8192).unwrap_err(),
             InvalidTokenReason::CriticalHeader
+        );
+    }
+
+    #[test]
+    fn header_reads_like_a_json_map() {
+        // (alg, kid, typ) of the parsed header.
+        type Fields = (Algorithm, Option<String>, Option<String>);
+        let parse = |header: &str| -> Result<Fields, InvalidTokenReason> {
+            let t = token(header);
+            let jws = CompactJws::parse(&t, 8192)?;
+            Ok((
+                jws.alg(),
+                jws.kid().map(str::to_owned),
+                jws.typ().map(str::to_owned),
+            ))
+        };
+        // A repeated parameter: the last one counts, as in a map.
+        assert_eq!(
+            parse(r#"{"alg":"none","alg":"HS256"}"#).map(|f| f.0),
+            Ok(Algorithm::HS256)
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","alg":"none"}"#).unwrap_err(),
+            InvalidTokenReason::DisallowedAlgorithm
+        );
+        // Escaped names are the names they spell.
+        assert_eq!(
+            parse(r#"{"\u0061lg":"HS256","k\u0069d":"k1"}"#).map(|f| f.1),
+            Ok(Some("k1".to_owned()))
+        );
+        // `crit` is refused whatever its value, null included.
+        assert_eq!(
+            parse(r#"{"alg":"HS256","crit":null}"#).unwrap_err(),
+            InvalidTokenReason::CriticalHeader
+        );
+        // Wrong types are malformed, never skipped; null is not absent.
+        for header in [
+            r#"{"alg":null}"#,
+            r#"{"alg":["HS256"]}"#,
+            r#"{"alg":"HS256","kid":null}"#,
+            r#"{"alg":"HS256","kid":7}"#,
+            r#"{"alg":"HS256","typ":{"a":1}}"#,
+            // Unknown parameters are parsed too: what a map refuses is refused.
+            r#"{"alg":"HS256","x":1e400}"#,
+            r#"{"alg":"HS256","x":[1,}"#,
+            r#"{"alg":"HS256"} trailing"#,
+            "null",
+            r#""HS256""#,
+        ] {
+            assert_eq!(
+                parse(header).unwrap_err(),
+                InvalidTokenReason::Malformed,
+                "{header}"
+            );
+        }
+        assert_eq!(
+            parse(r#"{"alg":"HS256","typ":"JWT","x5c":["a","b"],"n":{"m":[1,2.5,null,true]}}"#)
+                .map(|f| f.2),
+            Ok(Some("JWT".to_owned()))
+        );
+        assert_eq!(
+            parse(r#"{"alg":"HS256","typ":"custom"}"#).map(|f| f.2),
+            Ok(Some("custom".to_owned()))
+        );
+    }
+
+    #[test]
+    fn large_parts_are_decoded_on_the_heap() {
+        // Past the stack buffers: a long header parameter and a long claim.
+        let long = "x".repeat(4 * PAYLOAD_ON_STACK);
+        let header = format!(r#"{{"alg":"HS256","kid":"{long}"}}"#);
+        let payload = format!(r#"{{"sub":"{long}"}}"#);
+        let t = format!("{}.{}.c2ln", b64(&header), b64(&payload));
+        let jws = CompactJws::parse(&t, 64 * 1024).unwrap();
+        assert_eq!(jws.kid(), Some(long.as_str()));
+        assert_eq!(jws.claims().unwrap()["sub"], long.as_str());
+        let t = format!("{}.{}.c2ln", b64(r#"{"alg":"HS256"}"#), b64("[1]"));
+        assert_eq!(
+            CompactJws::parse(&t, 8192).unwrap().claims().unwrap_err(),
+            InvalidTokenReason::Malformed
         );
     }
 

@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use jsonwebtoken::Algorithm;
-use mcp_auth_core::{
-    AuthError, BearerToken, InvalidTokenReason, Principal, TokenValidator, principal_from_claims,
-};
+use mcp_auth_core::{AuthError, BearerToken, InvalidTokenReason, Principal, TokenValidator};
 use serde_json::{Map, Value};
 
 use super::key_set::RemoteKeySet;
@@ -47,9 +45,10 @@ pub trait ClaimRules: Send + Sync + std::fmt::Debug + 'static {
         claims: &Map<String, Value>,
     ) -> Result<(), InvalidTokenReason>;
 
-    /// Maps verified claims into a principal.
+    /// Maps verified claims into a principal: by default, the mapping of
+    /// [`mcp_auth_core::principal_from_claims`].
     fn principal(&self, claims: Map<String, Value>) -> Option<Principal> {
-        principal_from_claims(claims)
+        crate::jwt::claims::principal_from_claims(claims)
     }
 }
 
