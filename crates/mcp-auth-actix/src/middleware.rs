@@ -43,7 +43,7 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _, HttpResponse};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
 use mcp_auth_core::challenge::ChallengeContext;
@@ -56,6 +56,10 @@ use mcp_auth_core::{AuthError, Scopes, TokenValidator};
 use crate::response::{error_response, into_response};
 
 pub use mcp_auth_core::guard::DEFAULT_MAX_BODY;
+
+/// `Mcp-Session-Id` as a ready header name: looked up twice per request, and a `&str` name is
+/// parsed and checked on every lookup.
+const SESSION_HEADER: HeaderName = HeaderName::from_static(MCP_SESSION_ID);
 
 /// What the middleware shares with extractors through the request extensions (as
 /// `Arc<AuthContext>`; read it with `web::ReqData<Arc<AuthContext>>`).
@@ -178,17 +182,28 @@ fn answer<B>(request: ServiceRequest, response: HttpResponse) -> ServiceResponse
     request.into_response(response).map_into_right_body()
 }
 
-/// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive.
-async fn read_body(payload: &mut Payload, limit: usize) -> Option<bytes::Bytes> {
-    let mut body = BytesMut::new();
+/// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive. A body
+/// that arrives in one chunk (the usual small JSON-RPC message) is passed on without a copy.
+async fn read_body(payload: &mut Payload, limit: usize) -> Option<Bytes> {
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.ok()?;
-        if body.len() + chunk.len() > limit {
+        let read = first.as_ref().map_or(joined.len(), Bytes::len);
+        if read + chunk.len() > limit {
             return None;
         }
-        body.extend_from_slice(&chunk);
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(earlier) => {
+                joined.reserve(earlier.len() + chunk.len());
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&chunk);
+            }
+        }
     }
-    Some(body.freeze())
+    Some(first.unwrap_or_else(|| joined.freeze()))
 }
 
 async fn authorize<S, B>(
@@ -200,21 +215,17 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
 {
     let guard = &auth.guard;
-    let authenticated = {
-        let authorization: Vec<&[u8]> = request
-            .headers()
-            .get_all(AUTHORIZATION)
-            .map(HeaderValue::as_bytes)
-            .collect();
-        guard
-            .authenticate(
-                request.method().as_str(),
-                request.path(),
-                &authorization,
-                request.uri().query(),
-            )
-            .await
-    };
+    let authenticated = guard
+        .authenticate(
+            request.method().as_str(),
+            request.path(),
+            request
+                .headers()
+                .get_all(AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+            request.uri().query(),
+        )
+        .await;
     let admitted = match authenticated {
         Ok(admitted) => admitted,
         Err(refusal) => return Ok(answer(request, into_response(refusal))),
@@ -239,15 +250,14 @@ where
 
     let presented = request
         .headers()
-        .get(MCP_SESSION_ID)
+        .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if guard.check_session(&admitted, presented.as_deref(), &tools) == SessionVerdict::Foreign {
         // The MCP server then answers exactly as for an unknown session, whatever the method.
-        request.headers_mut().insert(
-            HeaderName::from_static(MCP_SESSION_ID),
-            HeaderValue::from_static(FOREIGN_SESSION),
-        );
+        request
+            .headers_mut()
+            .insert(SESSION_HEADER, HeaderValue::from_static(FOREIGN_SESSION));
     }
 
     request
@@ -257,7 +267,7 @@ where
     let response = service.call(request).await?;
     let issued = response
         .headers()
-        .get(MCP_SESSION_ID)
+        .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok());
     guard.after_response(
         &admitted,

@@ -37,7 +37,7 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
-use http::{HeaderValue, Method, Request};
+use http::{HeaderName, HeaderValue, Method, Request};
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
     FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
@@ -49,6 +49,10 @@ use tower::{Layer, Service};
 use crate::response::{error_response, into_response};
 
 pub use mcp_auth_core::guard::DEFAULT_MAX_BODY;
+
+/// `Mcp-Session-Id` as a ready header name: looked up twice per request, and a `&str` name is
+/// parsed and checked on every lookup.
+const SESSION_HEADER: HeaderName = HeaderName::from_static(MCP_SESSION_ID);
 
 /// What the layer shares with extractors through the request extensions.
 #[derive(Debug, Clone)]
@@ -182,17 +186,15 @@ where
     S::Response: IntoResponse,
 {
     let guard = &layer.guard;
-    let authorization: Vec<&[u8]> = request
-        .headers()
-        .get_all(AUTHORIZATION)
-        .iter()
-        .map(HeaderValue::as_bytes)
-        .collect();
     let admitted = match guard
         .authenticate(
             request.method().as_str(),
             request.uri().path(),
-            &authorization,
+            request
+                .headers()
+                .get_all(AUTHORIZATION)
+                .iter()
+                .map(HeaderValue::as_bytes),
             request.uri().query(),
         )
         .await
@@ -200,7 +202,6 @@ where
         Ok(admitted) => admitted,
         Err(refusal) => return into_response(refusal),
     };
-    drop(authorization);
 
     // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement.
     let (mut request, tools) = if guard.inspects_bodies() && request.method() == Method::POST {
@@ -218,14 +219,14 @@ where
 
     let presented = request
         .headers()
-        .get(MCP_SESSION_ID)
+        .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if guard.check_session(&admitted, presented.as_deref(), &tools) == SessionVerdict::Foreign {
         // The MCP server then answers exactly as for an unknown session, whatever the method.
         request
             .headers_mut()
-            .insert(MCP_SESSION_ID, HeaderValue::from_static(FOREIGN_SESSION));
+            .insert(SESSION_HEADER, HeaderValue::from_static(FOREIGN_SESSION));
     }
 
     request
@@ -238,7 +239,7 @@ where
     };
     let issued = response
         .headers()
-        .get(MCP_SESSION_ID)
+        .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok());
     guard.after_response(
         &admitted,

@@ -22,7 +22,8 @@ use crate::secret::BearerToken;
 
 /// Reads the one bearer token of a request.
 ///
-/// `authorization` yields the raw values of every `Authorization` header; `query` is the raw
+/// `authorization` yields the raw values of every `Authorization` header (any iterator: a
+/// framework's header iterator is passed as it is, without collecting); `query` is the raw
 /// request URI query, if any.
 ///
 /// # Errors
@@ -33,12 +34,10 @@ use crate::secret::BearerToken;
 /// - [`InvalidRequestReason::DuplicateAuthorization`] for more than one header;
 /// - [`InvalidRequestReason::MalformedAuthorization`] when the value is not
 ///   `Bearer 1*SP b64token` (scheme case-insensitive, RFC 9110 section 11.1).
-pub fn extract_bearer<'a, I>(
-    authorization: I,
-    query: Option<&str>,
-) -> Result<BearerToken, AuthError>
+pub fn extract_bearer<I>(authorization: I, query: Option<&str>) -> Result<BearerToken, AuthError>
 where
-    I: IntoIterator<Item = &'a [u8]>,
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
 {
     if query.is_some_and(query_has_access_token) {
         return Err(AuthError::InvalidRequest(
@@ -54,7 +53,7 @@ where
             InvalidRequestReason::DuplicateAuthorization,
         ));
     }
-    parse_bearer_credentials(value)
+    parse_bearer_credentials(value.as_ref())
         .map(BearerToken::new)
         .ok_or(AuthError::InvalidRequest(
             InvalidRequestReason::MalformedAuthorization,
@@ -62,24 +61,40 @@ where
 }
 
 /// Parses `Bearer 1*SP b64token`; returns the token.
+///
+/// Runs on every request, so it works on bytes with a lookup table: one pass over the token.
 fn parse_bearer_credentials(value: &[u8]) -> Option<&str> {
-    let value = std::str::from_utf8(value).ok()?;
     let (scheme, rest) = value.split_at_checked(6)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || !rest.starts_with(' ') {
+    if !scheme.eq_ignore_ascii_case(b"bearer") || rest.first() != Some(&b' ') {
         return None;
     }
-    let token = rest.trim_start_matches(' ');
-    is_b64token(token).then_some(token)
+    let start = rest.iter().position(|&b| b != b' ')?;
+    let token = &rest[start..];
+    if !is_b64token(token) {
+        return None;
+    }
+    // A b64token is ASCII, so this cannot fail.
+    std::str::from_utf8(token).ok()
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 section 2.1).
-fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+fn is_b64token(token: &[u8]) -> bool {
+    let body_len = token.len() - token.iter().rev().take_while(|&&b| b == b'=').count();
+    body_len > 0 && token[..body_len].iter().all(|&b| B64TOKEN[usize::from(b)])
 }
+
+/// The characters of a b64token before its `=` padding.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Whether a raw query string has an `access_token` parameter (any value), its name compared
 /// after form-urlencoded decoding, as a server framework would decode it.
@@ -162,16 +177,43 @@ mod tests {
             );
         }
         assert!(one("Bearer abc==").is_ok());
+        for v in [
+            &b"Bearer a=b"[..],
+            b"Bearer ==a",
+            b"Bearer\ta",
+            b"Bearer \xffa",
+            b"Bearer a\x00",
+        ] {
+            assert!(
+                matches!(
+                    extract_bearer([v], None),
+                    Err(AuthError::InvalidRequest(
+                        InvalidRequestReason::MalformedAuthorization
+                    ))
+                ),
+                "{}",
+                String::from_utf8_lossy(v)
+            );
+        }
+    }
+
+    #[test]
+    fn b64token_table_is_the_grammar() {
+        for b in 0..=255u8 {
+            let grammar =
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+            assert_eq!(B64TOKEN[usize::from(b)], grammar, "byte {b:#04x}");
+        }
     }
 
     #[test]
     fn no_header_is_missing_token() {
         assert!(matches!(
-            extract_bearer(std::iter::empty(), None),
+            extract_bearer(std::iter::empty::<&[u8]>(), None),
             Err(AuthError::MissingToken)
         ));
         assert!(matches!(
-            extract_bearer(std::iter::empty(), Some("a=b")),
+            extract_bearer(std::iter::empty::<&[u8]>(), Some("a=b")),
             Err(AuthError::MissingToken)
         ));
     }

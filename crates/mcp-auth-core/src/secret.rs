@@ -16,6 +16,7 @@
 //! ```
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -51,11 +52,6 @@ impl fmt::Debug for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Fingerprint({self})")
     }
-}
-
-/// The SHA-256 of a token: the validation cache's key, so the cache never holds a token.
-pub(crate) fn token_digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Secret key material, such as an HMAC key or a client secret.
@@ -111,13 +107,24 @@ impl From<Vec<u8>> for SecretBytes {
 }
 
 /// A bearer access token as presented by a client (RFC 6750).
+///
+/// Its SHA-256 is computed at most once, when first needed: the validation cache's key and the
+/// fingerprint in the audit log are both read from it.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct BearerToken(String);
+pub struct BearerToken {
+    token: String,
+    /// A digest does not reveal the token: it is what the cache and the logs hold instead.
+    #[zeroize(skip)]
+    digest: OnceLock<[u8; 32]>,
+}
 
 impl BearerToken {
     /// Wraps a token string. No syntax check is made here; see [`crate::bearer`] for parsing.
     pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
+        Self {
+            token: token.into(),
+            digest: OnceLock::new(),
+        }
     }
 
     /// The token text.
@@ -126,32 +133,36 @@ impl BearerToken {
     ///
     /// Do not log, print or persist the returned text; use [`BearerToken::fingerprint`] for logs.
     pub fn expose_secret(&self) -> &str {
-        &self.0
+        &self.token
     }
 
     /// Length of the token in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.token.len()
     }
 
     /// Whether the token is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.token.is_empty()
     }
 
     /// Constant-time equality (the length is not hidden).
     pub fn ct_eq(&self, other: &Self) -> bool {
-        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+        self.token.as_bytes().ct_eq(other.token.as_bytes()).into()
     }
 
-    /// Fingerprint for logs.
+    /// Fingerprint for logs: the first 8 bytes of [`BearerToken::digest`].
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of(self.0.as_bytes())
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.digest()[..8]);
+        Fingerprint(prefix)
     }
 
     /// SHA-256 of the token, used as the validation cache key.
     pub fn digest(&self) -> [u8; 32] {
-        token_digest(&self.0)
+        *self
+            .digest
+            .get_or_init(|| Sha256::digest(self.token.as_bytes()).into())
     }
 }
 
@@ -176,6 +187,18 @@ mod tests {
     fn fingerprint_is_sha256_prefix() {
         // SHA-256("abc") = ba7816bf8f01cfea...
         assert_eq!(Fingerprint::of(b"abc").to_string(), "ba7816bf8f01cfea");
+    }
+
+    #[test]
+    fn token_fingerprint_is_its_digest_prefix() {
+        let token = BearerToken::new("abc");
+        assert_eq!(token.fingerprint(), Fingerprint::of(b"abc"));
+        assert_eq!(token.digest()[..8], token.fingerprint().0);
+        // A clone made before the digest was computed computes the same one.
+        let fresh = BearerToken::new("abc");
+        let copy = fresh.clone();
+        assert_eq!(fresh.digest(), copy.digest());
+        assert_ne!(BearerToken::new("abd").digest(), token.digest());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub(crate) fn refused(
     method: &str,
     path: &str,
 ) {
-    let token = token.map(|t| t.to_string()).unwrap_or_default();
+    let token = MaybeFingerprint(token);
     if err.is_server_fault() {
         // Internal faults are logged in full here and answered without detail.
         tracing::error!(
@@ -44,7 +44,7 @@ pub(crate) fn refused(
             outcome = "error",
             error = %err,
             source = ?std::error::Error::source(err),
-            token,
+            token = %token,
             method,
             path,
         );
@@ -54,7 +54,7 @@ pub(crate) fn refused(
             outcome = "refused",
             reason = %err,
             subject = subject.unwrap_or(""),
-            token,
+            token = %token,
             method,
             path,
         );
@@ -68,7 +68,19 @@ pub(crate) fn foreign_session(admitted: &super::Admitted) {
         reason = "session belongs to another principal",
         subject = admitted.principal.subject(),
         token = %admitted.fingerprint,
-        method = admitted.method.as_str(),
+        method = admitted.method.as_ref(),
         path = admitted.path.as_str(),
     );
+}
+
+/// A fingerprint, or nothing when no token was read: formatted only if the event is recorded.
+struct MaybeFingerprint(Option<Fingerprint>);
+
+impl std::fmt::Display for MaybeFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(fingerprint) => fingerprint.fmt(f),
+            None => Ok(()),
+        }
+    }
 }

@@ -31,10 +31,10 @@
 //! let resource = ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
 //! let guard = ResourceGuard::new(Arc::new(validator), resource).tool_scopes("hello", "greet".parse().unwrap());
 //!
-//! let missing = guard.authenticate("POST", "/mcp", &[], None).await.unwrap_err();
+//! let missing = guard.authenticate("POST", "/mcp", None::<&[u8]>, None).await.unwrap_err();
 //! assert_eq!(missing.status, 401);
 //!
-//! let admitted = guard.authenticate("POST", "/mcp", &[b"Bearer t".as_slice()], None).await.unwrap();
+//! let admitted = guard.authenticate("POST", "/mcp", [b"Bearer t".as_slice()], None).await.unwrap();
 //! let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello"}}"#;
 //! let step_up = guard.check_tools(&admitted, body).unwrap_err();
 //! assert_eq!(step_up.status, 403);
@@ -46,6 +46,7 @@ mod session;
 mod tool_scope;
 mod wire;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +103,8 @@ impl std::fmt::Debug for ResourceGuard {
 pub struct Admitted {
     principal: Principal,
     fingerprint: Fingerprint,
-    method: String,
+    /// For the audit events and the `DELETE` check; the common methods cost no allocation.
+    method: Cow<'static, str>,
     path: String,
 }
 
@@ -205,17 +207,24 @@ impl ResourceGuard {
     /// Step 1: reads the bearer token from the `Authorization` header values and the raw query,
     /// validates it, and checks the scopes every request needs.
     ///
+    /// `authorization` yields the raw value of each `Authorization` header: pass the framework's
+    /// header iterator as it is ([`extract_bearer`]).
+    ///
     /// # Errors
     ///
     /// The response to send (400, 401, 403, 500 or 503), already audited.
-    pub async fn authenticate(
+    pub async fn authenticate<I>(
         &self,
         method: &str,
         path: &str,
-        authorization: &[&[u8]],
+        authorization: I,
         query: Option<&str>,
-    ) -> Result<Admitted, ErrorResponse> {
-        let token = match extract_bearer(authorization.iter().copied(), query) {
+    ) -> Result<Admitted, ErrorResponse>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let token = match extract_bearer(authorization, query) {
             Ok(token) => token,
             Err(err) => {
                 audit::refused(&err, None, None, method, path);
@@ -233,7 +242,7 @@ impl ResourceGuard {
         let admitted = Admitted {
             principal,
             fingerprint,
-            method: method.to_owned(),
+            method: method_name(method),
             path: path.to_owned(),
         };
         self.require(&admitted, &self.inner.required)?;
@@ -329,5 +338,128 @@ impl ResourceGuard {
             }
             _ => {}
         }
+    }
+}
+
+/// `method` without an allocation when it is one of the methods of RFC 9110 section 9.
+fn method_name(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 8] = [
+        "GET", "POST", "DELETE", "HEAD", "PUT", "OPTIONS", "PATCH", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .map_or_else(|| Cow::Owned(method.to_owned()), Cow::Borrowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::metadata::ResourceUri;
+    use crate::secret::BearerToken;
+    use crate::validator::validator_fn;
+
+    const TOKEN: &str = "the-secret-token";
+
+    fn guard() -> ResourceGuard {
+        let validator = validator_fn(|token: BearerToken| async move {
+            if token.expose_secret() == TOKEN {
+                Ok(Principal::builder("alice").build())
+            } else {
+                Err(AuthError::MissingToken)
+            }
+        });
+        let resource =
+            ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
+        ResourceGuard::new(Arc::new(validator), resource)
+            .tool_scopes("hello", "greet".parse().unwrap())
+    }
+
+    /// Runs one allowed and one refused request, returning what the audit log recorded.
+    fn audited(subscriber: Option<tracing_subscriber::fmt::SubscriberBuilder>) -> String {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let run = || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let guard = guard();
+                let header = format!("Bearer {TOKEN}");
+                let admitted = guard
+                    .authenticate("POST", "/mcp", [header.as_bytes()], None)
+                    .await
+                    .unwrap();
+                let body = br#"{"method":"tools/call","params":{"name":"whoami"}}"#;
+                let tools = guard.check_tools(&admitted, body).unwrap();
+                guard.check_session(&admitted, None, &tools);
+                let refused = guard
+                    .authenticate("GET", "/mcp/x", [b"Bearer wrong".as_slice()], None)
+                    .await;
+                assert!(refused.is_err());
+                admitted
+            })
+        };
+        let admitted = match subscriber {
+            Some(builder) => {
+                let writer = sink.clone();
+                let subscriber = builder
+                    .with_writer(move || writer.clone())
+                    .with_ansi(false)
+                    .finish();
+                tracing::subscriber::with_default(subscriber, run)
+            }
+            None => run(),
+        };
+        assert_eq!(admitted.method, "POST");
+        String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn audit_events_name_the_request_and_the_token_fingerprint_never_the_token() {
+        let log = audited(Some(tracing_subscriber::fmt()));
+        let fingerprint = BearerToken::new(TOKEN).fingerprint().to_string();
+        let wrong = BearerToken::new("wrong").fingerprint().to_string();
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 2, "{log}");
+        for (line, outcome, method, path, token) in [
+            (lines[0], "allowed", "POST", "/mcp", &fingerprint),
+            (lines[1], "refused", "GET", "/mcp/x", &wrong),
+        ] {
+            assert!(line.contains(AUDIT_TARGET), "{line}");
+            for field in [
+                format!("outcome=\"{outcome}\""),
+                format!("method=\"{method}\""),
+                format!("path=\"{path}\""),
+                format!("token={token}"),
+            ] {
+                assert!(line.contains(&field), "{field} not in {line}");
+            }
+        }
+        assert!(lines[0].contains("tools=whoami"), "{log}");
+        assert!(!log.contains(TOKEN) && !log.contains("wrong "), "{log}");
+    }
+
+    #[test]
+    fn common_methods_are_not_copied() {
+        assert!(matches!(method_name("POST"), Cow::Borrowed("POST")));
+        assert!(matches!(method_name("DELETE"), Cow::Borrowed("DELETE")));
+        assert!(matches!(method_name("PROPFIND"), Cow::Owned(m) if m == "PROPFIND"));
+        assert!(matches!(method_name("post"), Cow::Owned(m) if m == "post"));
+        // With nobody listening, nothing is written anywhere.
+        assert_eq!(audited(None), "");
     }
 }

@@ -45,16 +45,17 @@ impl ToolScopes {
         // `method` is not a call, a call whose name cannot be read needs every tool scope),
         // without building a JSON value. Bodies it cannot read fall back to the full parse.
         let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-        let messages = if batch {
-            serde_json::from_slice::<Vec<Message<'_>>>(body).ok()
+        if batch {
+            match serde_json::from_slice::<Vec<Message<'_>>>(body) {
+                Ok(messages) => self.collect(messages.into_iter().filter_map(Message::call)),
+                Err(_) => self.requirements_slow(body),
+            }
         } else {
-            serde_json::from_slice::<Message<'_>>(body)
-                .ok()
-                .map(|m| vec![m])
-        };
-        match messages {
-            Some(messages) => self.collect(messages.into_iter().filter_map(|m| m.call())),
-            None => self.requirements_slow(body),
+            // The common case, one message: no Vec to hold it.
+            match serde_json::from_slice::<Message<'_>>(body) {
+                Ok(message) => self.collect(message.call().into_iter()),
+                Err(_) => self.requirements_slow(body),
+            }
         }
     }
 
@@ -204,12 +205,12 @@ impl<'de> Visitor<'de> for MessageVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut message = Message::default();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(key) = map.next_key::<Key>()? {
             // As in a JSON value, the last occurrence of a key wins.
-            match key.as_ref() {
-                "method" => message.method = map.next_value::<MaybeString<'de>>()?.0,
-                "params" => message.params = Some(map.next_value::<Params<'de>>()?),
-                _ => {
+            match key {
+                Key::Method => message.method = map.next_value::<MaybeString<'de>>()?.0,
+                Key::Params => message.params = Some(map.next_value::<Params<'de>>()?),
+                Key::Name | Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -229,14 +230,50 @@ impl<'de> Visitor<'de> for ParamsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut name = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "name" {
+        while let Some(key) = map.next_key::<Key>()? {
+            if key == Key::Name {
                 name = map.next_value::<MaybeString<'de>>()?.0;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
         Ok(Params::Object(name))
+    }
+}
+
+/// An object key, compared where it lies: `Cow<str>` would allocate a `String` for every key
+/// (serde only borrows into a `Cow` with `#[serde(borrow)]`), and keys are most of a body's
+/// strings. Escaped keys (`"met\u0068od"`) arrive decoded, through `visit_str`.
+#[derive(PartialEq, Eq)]
+enum Key {
+    Method,
+    Params,
+    Name,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "method" => Key::Method,
+            "params" => Key::Params,
+            "name" => Key::Name,
+            _ => Key::Other,
+        })
     }
 }
 
@@ -334,6 +371,8 @@ mod tests {
         let bodies: &[&[u8]] = &[
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello","arguments":{"x":[1,{"y":null}]}}}"#,
             br#"{"method":"tools\/call","params":{"name":"hel\u006co"}}"#,
+            br#"{"met\u0068od":"tools/call","par\u0061ms":{"n\u0061me":"hello"}}"#,
+            br#"{"method":"tools/call","params":{"name":"hello"},"methods":"x","Name":"y"}"#,
             br#"{"method":"tools/call","method":"ping","params":{"name":"hello"}}"#,
             br#"{"method":"ping","method":"tools/call","params":{"name":"hello"}}"#,
             br#"{"method":"tools/call","params":[null,"hello"]}"#,
