@@ -13,6 +13,8 @@
 //! # let _ = router;
 //! ```
 
+pub mod bench;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
