@@ -1,13 +1,21 @@
 //! `cargo xtask bench load`: requests per second through a real MCP server, with and without
 //! authentication.
 //!
-//! For every server in [`SERVERS`] and every mode in [`MODES`] this starts the server's bench
-//! binary, checks one request by hand (right status, right answer, and a request without a
-//! token refused exactly when the mode authenticates), warms up, then drives it with `wrk` at a
-//! fixed concurrency. The modes run in rounds whose order alternates, because the machines this
-//! runs on are small and shared; each figure reported is the median over the rounds, and each
-//! server's ratios are taken against its own ceiling (its `none` mode) in the same run. The
-//! result is a table on stdout, `target/bench/load.md` and `target/bench/load.svg`.
+//! For every selected server in [`SERVERS`] this first starts the server's bench binary once per
+//! mode in [`MODES`] (one process per adapter and mode, all kept running until the end), checks
+//! one request by hand on each (right status, right answer, and a request without a token
+//! refused exactly when the mode authenticates) and warms each up once with `wrk`. Then come the
+//! rounds, which only run `wrk` at a fixed concurrency against the running servers, one server
+//! at a time (an idle server costs nothing), so a round takes seconds.
+//!
+//! The machines this runs on are small and shared, and their speed drifts. So within a round an
+//! adapter's three modes run back to back, and each ratio compares runs seconds apart; from
+//! round to round the order of the modes cycles through all six permutations ([`round_order`])
+//! and the order of the adapters alternates, so that no mode is always first or last. Each
+//! figure reported is the median over the rounds, and each ratio to the same adapter's ceiling
+//! (its `none` mode) the median over the rounds of that round's ratio. Server CPU per request
+//! comes from `/proc/PID/stat` read around each measured run. The result is a table on stdout,
+//! `target/bench/load.md` and `target/bench/load.svg`.
 //!
 //! A bench binary (`examples/hmac-server/src/bin/bench-server.rs` for axum,
 //! `examples/actix-server/src/bin/actix-bench-server.rs` for actix-web) takes
@@ -94,6 +102,24 @@ const TOKEN_VAR: &str = "MCP_BENCH_TOKEN";
 /// How long to wait for a bench binary to print its address and token.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Longest a bench may keep its servers up. A bench binary's token is valid for an hour from
+/// its start, and the servers run for the whole bench: stay well inside that.
+const MAX_SPAN: Duration = Duration::from_secs(50 * 60);
+
+/// The orders of the modes (indices into [`MODES`]) within an adapter's turn: round `r`,
+/// counted from 1, uses entry `(r - 1) % 6`. These are all six permutations: the three
+/// rotations of the natural order, then the three of its reverse, so rounds 1 to 3 (and 4 to 6,
+/// and so on) put each mode once first, once in the middle and once last, and any six
+/// consecutive rounds twice. The array type stops compiling if the number of modes changes.
+const MODE_ORDERS: [[usize; MODES.len()]; 6] = [
+    [0, 1, 2],
+    [1, 2, 0],
+    [2, 0, 1],
+    [2, 1, 0],
+    [1, 0, 2],
+    [0, 2, 1],
+];
+
 /// Settings of one load bench run.
 #[derive(Debug, Clone)]
 struct Options {
@@ -103,9 +129,9 @@ struct Options {
     connections: u32,
     /// Measured seconds per run.
     duration: u64,
-    /// Warm-up seconds per run (not measured).
+    /// Warm-up seconds per server, once after it starts (not measured).
     warmup: u64,
-    /// Rounds over every mode; figures are medians over rounds.
+    /// Rounds over every server and mode; figures are medians over rounds.
     rounds: u32,
     /// The servers to measure, as indices into [`SERVERS`], in table order.
     servers: Vec<usize>,
@@ -116,9 +142,9 @@ impl Default for Options {
         Self {
             threads: 2,
             connections: 32,
-            duration: 6,
+            duration: 3,
             warmup: 1,
-            rounds: 5,
+            rounds: 12,
             servers: (0..SERVERS.len()).collect(),
         }
     }
@@ -127,9 +153,10 @@ impl Default for Options {
 /// Help for the load bench's arguments.
 const USAGE: &str = "\
 cargo xtask bench load [-- OPTIONS]
-  --duration D     measured time per run (default 6s; D is N, Ns, Nm)
-  --warmup D       unmeasured warm-up per run (default 1s; 0 to skip)
-  --rounds N       rounds over all modes, alternating order; medians reported (default 5)
+  --duration D     measured time per run (default 3s; D is N, Ns, Nm)
+  --warmup D       unmeasured warm-up of each server, once after it starts (default 1s; 0 to skip)
+  --rounds N       rounds of one wrk run per server and mode, the order varying from round to
+                   round; medians reported (default 12)
   --connections N  concurrent connections (default 32)
   --threads N      wrk threads (default 2)
   --adapter A      only these servers (axum, actix-web; repeat or comma-separate; default all)";
@@ -185,8 +212,48 @@ impl Options {
                     .to_owned(),
             );
         }
+        let span = options.span();
+        if span > MAX_SPAN {
+            return Err(format!(
+                "these settings keep the servers up for about {} min, longer than {} min (their \
+                 tokens are valid for an hour); use fewer --rounds or a shorter --duration",
+                span.as_secs().div_ceil(60),
+                MAX_SPAN.as_secs() / 60
+            ));
+        }
         Ok(options)
     }
+
+    /// A rough upper bound on how long the servers stay up: every warm-up and every measured
+    /// run, each with a second to spare for starting wrk and the server.
+    fn span(&self) -> Duration {
+        let servers = (self.servers.len() * MODES.len()) as u64;
+        let warmups = servers.saturating_mul(self.warmup.saturating_add(1));
+        let runs = servers
+            .saturating_mul(u64::from(self.rounds))
+            .saturating_mul(self.duration.saturating_add(1));
+        Duration::from_secs(warmups.saturating_add(runs))
+    }
+}
+
+/// The runs of round `round` (from 1), in order, as (index into [`SERVERS`], index into
+/// [`MODES`]) pairs: every selected server and mode once.
+///
+/// An adapter's modes run back to back, so each ratio to its ceiling compares runs seconds
+/// apart. The modes follow [`MODE_ORDERS`] (round `r` uses entry `(r - 1) % 6`, the same for
+/// every adapter), and the adapters go in table order in odd rounds and reversed in even ones,
+/// so that no mode and no adapter is systematically first or last.
+fn round_order(round: u32, servers: &[usize]) -> Vec<(usize, usize)> {
+    let index = usize::try_from(round.saturating_sub(1)).unwrap_or(0) % MODE_ORDERS.len();
+    let modes = MODE_ORDERS[index];
+    let mut servers = servers.to_vec();
+    if round.is_multiple_of(2) {
+        servers.reverse();
+    }
+    servers
+        .into_iter()
+        .flat_map(|s| modes.map(|m| (s, m)))
+        .collect()
 }
 
 /// `10`, `10s`, `2m` as seconds.
@@ -250,6 +317,8 @@ struct Run {
     mode: usize,
     /// Round, from 1.
     round: u32,
+    /// Position within its round, from 1.
+    slot: usize,
     /// The measurement.
     sample: Sample,
 }
@@ -329,33 +398,39 @@ pub(crate) fn run(args: &[String]) -> Result {
     let script_arg = shown_path(&script, &root, &target_dir);
     let ticks_per_second = clock_ticks_per_second();
 
-    let mut runs = Vec::new();
-    for round in 1..=options.rounds {
-        // Alternate the order so that no mode always runs first, or last, on a busy machine.
-        // A server's modes stay next to each other, so each ratio compares runs close in time.
-        let mut order: Vec<(usize, usize)> = options
-            .servers
-            .iter()
-            .flat_map(|&s| (0..MODES.len()).map(move |m| (s, m)))
-            .collect();
-        if round % 2 == 0 {
-            order.reverse();
-        }
-        for (server, mode) in order {
-            let shown_binary = shown_path(&binaries[server], &root, &target_dir);
-            eprintln!(
-                "--> round {round}/{}: {} {}",
-                options.rounds, SERVERS[server].adapter, MODES[mode].label
-            );
-            let sample = measure(
+    // Every server of every selected adapter, started, checked and warmed up once; they stay up
+    // until `servers` is dropped (at the end, or on an error).
+    let mut servers = Vec::new();
+    for &server in &options.servers {
+        let shown_binary = shown_path(&binaries[server], &root, &target_dir);
+        for mode in 0..MODES.len() {
+            servers.push(Running::start(
+                server,
+                mode,
                 &binaries[server],
                 &shown_binary,
-                &MODES[mode],
                 &options,
-                ticks_per_second,
                 &script_arg,
                 &mut commands,
-            )?;
+            )?);
+        }
+    }
+
+    let mut runs = Vec::new();
+    for round in 1..=options.rounds {
+        let order = round_order(round, &options.servers);
+        let total = order.len();
+        for (slot, (server, mode)) in order.into_iter().enumerate() {
+            let slot = slot + 1;
+            eprintln!(
+                "--> round {round}/{}, run {slot}/{total}: {} {}",
+                options.rounds, SERVERS[server].adapter, MODES[mode].label
+            );
+            let running = servers
+                .iter_mut()
+                .find(|r| r.server == server && r.mode == mode)
+                .ok_or("no running server for a run of the round")?;
+            let sample = running.measure(ticks_per_second)?;
             eprintln!(
                 "    {:.0} requests/s, p50 {}, p99 {}, server CPU {} per request ({} requests)",
                 sample.rps,
@@ -368,11 +443,21 @@ pub(crate) fn run(args: &[String]) -> Result {
                 server,
                 mode,
                 round,
+                slot,
                 sample,
             });
         }
     }
-
+    // The measured runs, each server's command once: it is the same every round.
+    commands.push(format!(
+        "# {} rounds; each runs every command below once, in its own order (see \"Every round\")",
+        options.rounds
+    ));
+    for running in &servers {
+        commands.push(format!("{}  # x{} rounds", running.run, options.rounds));
+    }
+    // Stops every server.
+    drop(servers);
     machine.loadavg_end = loadavg();
     let rows = summarize(&runs, &options.servers);
     let table = text_table(&rows, &options);
@@ -564,7 +649,7 @@ impl ServerProcess {
     fn check_alive(&mut self) -> Result {
         match self.child.try_wait() {
             Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(format!("the server exited during the run ({status})")),
+            Ok(Some(status)) => Err(format!("the server process has exited ({status})")),
             Err(e) => Err(format!("cannot check the server process: {e}")),
         }
     }
@@ -577,55 +662,102 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Starts the server in `mode`, checks it, warms it up and measures it with wrk.
-fn measure(
-    binary: &Path,
-    shown_binary: &str,
-    mode: &Mode,
-    options: &Options,
-    ticks_per_second: Option<f64>,
-    script: &str,
-    commands: &mut Vec<String>,
-) -> Result<Sample> {
-    let mut server = ServerProcess::start(binary, mode.arg)?;
-    let pid = server.child.id();
-    commands.push(format!("{} --mode {} &", quote(shown_binary), mode.arg));
-    preflight(&server, mode)?;
-    let url = format!("http://{}/mcp", server.addr);
-    let wrk = |seconds: u64| {
-        Cmd::new("wrk")
-            .current_dir(project_root())
-            .env_shown_as(
-                TOKEN_VAR,
-                &server.token,
-                "<token printed by the server>".to_owned(),
-            )
-            .arg(format!("-t{}", options.threads))
-            .arg(format!("-c{}", options.connections))
-            .arg(format!("-d{seconds}s"))
-            .arg("--latency")
-            .args(["-s", script])
-            .arg(&url)
-    };
-    if options.warmup > 0 {
-        let warmup = wrk(options.warmup);
-        let output = warmup.run_captured()?;
-        commands.push(format!("{warmup}  # warm-up"));
-        parse_wrk(&output)?;
+/// A bench server kept running for every round: one per selected adapter and mode.
+struct Running {
+    /// Index into [`SERVERS`].
+    server: usize,
+    /// Index into [`MODES`].
+    mode: usize,
+    /// The process (stopped when this is dropped).
+    process: ServerProcess,
+    /// The measured wrk run, the same every round.
+    run: Cmd,
+}
+
+impl Running {
+    /// Starts `binary --mode MODE`, checks one request by hand and warms the server up.
+    fn start(
+        server: usize,
+        mode: usize,
+        binary: &Path,
+        shown_binary: &str,
+        options: &Options,
+        script: &str,
+        commands: &mut Vec<String>,
+    ) -> Result<Self> {
+        let name = server_name(server, mode);
+        eprintln!("--> starting the {name}");
+        let arg = MODES[mode].arg;
+        let process = ServerProcess::start(binary, arg)?;
+        commands.push(format!("{} --mode {arg} &", quote(shown_binary)));
+        preflight(&process, &MODES[mode]).map_err(|e| format!("{name}: {e}"))?;
+        let wrk = |seconds: u64| {
+            Cmd::new("wrk")
+                .current_dir(project_root())
+                .env_shown_as(
+                    TOKEN_VAR,
+                    &process.token,
+                    "<token printed by the server>".to_owned(),
+                )
+                .arg(format!("-t{}", options.threads))
+                .arg(format!("-c{}", options.connections))
+                .arg(format!("-d{seconds}s"))
+                .arg("--latency")
+                .args(["-s", script])
+                .arg(format!("http://{}/mcp", process.addr))
+        };
+        let run = wrk(options.duration);
+        if options.warmup > 0 {
+            let warmup = wrk(options.warmup);
+            let output = warmup.run_captured()?;
+            commands.push(format!("{warmup}  # warm-up"));
+            parse_wrk(&output).map_err(|e| format!("{name}, warm-up: {e}"))?;
+        }
+        let mut running = Self {
+            server,
+            mode,
+            process,
+            run,
+        };
+        running.check_alive()?;
+        Ok(running)
     }
-    let run = wrk(options.duration);
-    let cpu_before = cpu_ticks(pid);
-    let output = run.run_captured()?;
-    let cpu_after = cpu_ticks(pid);
-    commands.push(run.to_string());
-    server.check_alive()?;
-    let mut sample = parse_wrk(&output)?;
-    if let (Some(before), Some(after), Some(per_second)) = (cpu_before, cpu_after, ticks_per_second)
-    {
-        let seconds = after.saturating_sub(before) as f64 / per_second;
-        sample.cpu_us = seconds * 1e6 / sample.requests as f64;
+
+    /// One measured wrk run, with the server's CPU time per request.
+    fn measure(&mut self, ticks_per_second: Option<f64>) -> Result<Sample> {
+        self.check_alive()?;
+        let pid = self.process.child.id();
+        let cpu_before = cpu_ticks(pid);
+        let output = self.run.run_captured()?;
+        let cpu_after = cpu_ticks(pid);
+        self.check_alive()?;
+        let mut sample = parse_wrk(&output).map_err(|e| format!("{}: {e}", self.name()))?;
+        if let (Some(before), Some(after), Some(per_second)) =
+            (cpu_before, cpu_after, ticks_per_second)
+        {
+            let seconds = after.saturating_sub(before) as f64 / per_second;
+            sample.cpu_us = seconds * 1e6 / sample.requests as f64;
+        }
+        Ok(sample)
     }
-    Ok(sample)
+
+    /// Fails, naming the server, if its process has exited.
+    fn check_alive(&mut self) -> Result {
+        let name = self.name();
+        self.process
+            .check_alive()
+            .map_err(|e| format!("{name} (pid {}): {e}", self.process.child.id()))
+    }
+
+    /// `axum cached server`.
+    fn name(&self) -> String {
+        server_name(self.server, self.mode)
+    }
+}
+
+/// `axum cached server`, for messages.
+fn server_name(server: usize, mode: usize) -> String {
+    format!("{} {} server", SERVERS[server].adapter, MODES[mode].label)
 }
 
 /// User plus system CPU time of process `pid` so far, in clock ticks (Linux), or `None`.
@@ -1033,24 +1165,29 @@ fn markdown(
     commands: &[String],
 ) -> String {
     let mut md = String::from("# Load bench\n\n");
+    let warmup = if options.warmup > 0 {
+        format!("warmed up once with wrk for {}s", options.warmup)
+    } else {
+        "not warmed up".to_owned()
+    };
     let _ = writeln!(
         md,
         "Generated by `cargo xtask bench load` on {}. Each configuration serves the same \
          stateless JSON MCP `tools/call` (`whoami`) over HTTP/1.1; `none` skips authentication \
-         and is the ceiling. wrk runs `-t{} -c{}` for {}s after a {}s warm-up; every figure is \
-         the median of {} rounds whose order alternates, and a ratio (vs ceiling) is the median \
-         over rounds of each round's figure divided by the same adapter's ceiling in that round. \
-         Server and load generator share the \
-         machine, so absolute figures say little; ratios within one run are what matter. \
-         Server CPU per request is the server process's user + system time during the measured \
-         run divided by the requests it served: less sensitive than throughput to other load on \
-         the machine, it shows what authentication costs the server.\n",
-        machine.date,
-        options.threads,
-        options.connections,
-        options.duration,
-        options.warmup,
-        options.rounds
+         and is the ceiling. Each configuration is its own server process, started once, \
+         checked with one request by hand, {warmup}, and kept running for every round; only one \
+         wrk runs at a time. Each of {} rounds then runs wrk `-t{} -c{}` for {}s against every \
+         configuration in turn: an adapter's three configurations back to back, \
+         their order cycling through all six permutations from round to round and the order of \
+         the adapters alternating, so that none is systematically first or last. Every figure \
+         is the median over the rounds, and a ratio (vs ceiling) is the median over rounds of \
+         each round's figure divided by the same adapter's ceiling in that round, measured \
+         seconds apart. Server and load generator share the machine, so absolute figures say \
+         little; ratios within one run are what matter. Server CPU per request is the server \
+         process's user + system time during the measured run divided by the requests it \
+         served: less sensitive than throughput to other load on the machine, it shows what \
+         authentication costs the server.\n",
+        machine.date, options.rounds, options.threads, options.connections, options.duration,
     );
     md.push_str(
         "| adapter | config | requests/s | rounds min-max | p50 | p99 | vs ceiling | target \
@@ -1080,10 +1217,13 @@ fn markdown(
     md.push_str(&chart::text_bars(rows));
     md.push_str("```\n\n## Every round\n\n");
     md.push_str(
-        "| round | adapter | config | requests | requests/s | vs ceiling (round) | p50 | p99 \
-         | server CPU/request |\n",
+        "`run` is the position of the run within its round, which changes from round to round.\n\n",
     );
-    md.push_str("|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str(
+        "| round | run | adapter | config | requests | requests/s | vs ceiling (round) | p50 \
+         | p99 | server CPU/request |\n",
+    );
+    md.push_str("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
     let mut ordered: Vec<&Run> = runs.iter().collect();
     ordered.sort_by_key(|r| (r.server, r.mode, r.round));
     for run in ordered {
@@ -1093,8 +1233,9 @@ fn markdown(
             .map_or(f64::NAN, |c| c.sample.rps);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.round,
+            run.slot,
             SERVERS[run.server].adapter,
             MODES[run.mode].label,
             thousands(run.sample.requests as f64),
@@ -1124,8 +1265,9 @@ fn markdown(
     let _ = writeln!(md, "- date: {}", machine.date);
     md.push_str(
         "\n## Commands\n\nRun from the workspace root, in this order. `&` marks a server started \
-         in the background (it prints its address and a token, and is stopped after its run); \
-         the wrk script is written by the bench.\n\n```sh\n",
+         in the background (it prints its address and a token, runs for every round and is \
+         stopped at the end); the wrk script is written by the bench. Each measured wrk command \
+         is listed once; every round runs each of them once.\n\n```sh\n",
     );
     for command in commands {
         md.push_str(command);
@@ -1154,6 +1296,128 @@ mod tests {
         let options = Options::parse(&args).unwrap_or_default();
         assert_eq!((options.duration, options.rounds), (5, 2));
         assert!(Options::parse(&["--bogus".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn defaults_and_span() {
+        let options = Options::default();
+        assert_eq!(
+            (options.rounds, options.duration, options.warmup),
+            (12, 3, 1)
+        );
+        // 6 servers: 6 x 2 s of warm-up, 12 x 6 runs of 4 s.
+        assert_eq!(options.span(), Duration::from_secs(12 + 288));
+        assert!(Options::parse(&[]).is_ok());
+        // The servers' tokens last an hour: refuse a bench that would outlive them.
+        let long: Vec<String> = ["--rounds", "100", "--duration", "10s"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        assert!(Options::parse(&long).is_err_and(|e| e.contains("--rounds")));
+    }
+
+    /// Every round order of rounds `rounds` for `servers`.
+    fn orders(
+        rounds: std::ops::RangeInclusive<u32>,
+        servers: &[usize],
+    ) -> Vec<Vec<(usize, usize)>> {
+        rounds.map(|round| round_order(round, servers)).collect()
+    }
+
+    /// The modes of `server` in the order `order` runs them.
+    fn modes_of(order: &[(usize, usize)], server: usize) -> Vec<usize> {
+        order
+            .iter()
+            .filter(|&&(s, _)| s == server)
+            .map(|&(_, m)| m)
+            .collect()
+    }
+
+    #[test]
+    fn mode_orders_are_the_six_permutations() {
+        let mut sorted: Vec<[usize; 3]> = MODE_ORDERS
+            .iter()
+            .map(|order| {
+                let mut modes = *order;
+                modes.sort_unstable();
+                assert_eq!(modes, [0, 1, 2]);
+                *order
+            })
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 6);
+    }
+
+    #[test]
+    fn each_round_runs_every_server_and_mode_once_with_an_adapters_modes_adjacent() {
+        for servers in [vec![0, 1], vec![0], vec![1]] {
+            for (i, order) in orders(1..=13, &servers).into_iter().enumerate() {
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                let all: Vec<(usize, usize)> = servers
+                    .iter()
+                    .flat_map(|&s| (0..MODES.len()).map(move |m| (s, m)))
+                    .collect();
+                assert_eq!(sorted, all, "round {}", i + 1);
+                // An adapter's runs form one block: the server changes once per adapter.
+                let changes = order.windows(2).filter(|w| w[0].0 != w[1].0).count();
+                assert_eq!(changes, servers.len() - 1, "round {}: {order:?}", i + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn no_mode_is_systematically_first_or_last() {
+        for servers in [vec![0, 1], vec![1]] {
+            for &server in &servers {
+                // Over any six consecutive rounds each mode is first, in the middle and last
+                // of its adapter's turn twice each; over rounds 1 to 3 once each.
+                for (rounds, times) in [(1..=6, 2), (7..=12, 2), (4..=9, 2), (1..=3, 1), (4..=6, 1)]
+                {
+                    let turns: Vec<Vec<usize>> = orders(rounds.clone(), &servers)
+                        .iter()
+                        .map(|order| modes_of(order, server))
+                        .collect();
+                    for position in 0..MODES.len() {
+                        for mode in 0..MODES.len() {
+                            let count = turns.iter().filter(|t| t[position] == mode).count();
+                            assert_eq!(
+                                count, times,
+                                "rounds {rounds:?}: mode {mode} at {position} {count} times"
+                            );
+                        }
+                    }
+                }
+                // Every permutation once in six rounds.
+                let mut turns: Vec<Vec<usize>> = orders(1..=6, &servers)
+                    .iter()
+                    .map(|order| modes_of(order, server))
+                    .collect();
+                turns.sort_unstable();
+                turns.dedup();
+                assert_eq!(turns.len(), 6);
+            }
+        }
+    }
+
+    #[test]
+    fn adapters_alternate_every_other_round() {
+        let firsts: Vec<usize> = orders(1..=4, &[0, 1]).iter().map(|o| o[0].0).collect();
+        assert_eq!(firsts, [0, 1, 0, 1]);
+        // Both adapters follow the same mode order within a round.
+        for order in orders(1..=6, &[0, 1]) {
+            assert_eq!(modes_of(&order, 0), modes_of(&order, 1));
+        }
+        // Over six rounds each mode opens the round twice.
+        let openers: Vec<usize> = orders(1..=6, &[0, 1]).iter().map(|o| o[0].1).collect();
+        for mode in 0..MODES.len() {
+            assert_eq!(
+                openers.iter().filter(|&&m| m == mode).count(),
+                2,
+                "{openers:?}"
+            );
+        }
     }
 
     #[test]
@@ -1190,6 +1454,7 @@ mod tests {
                     server,
                     mode,
                     round: 1,
+                    slot: server * MODES.len() + mode + 1,
                     sample: sample(rps),
                 });
             }
@@ -1238,6 +1503,7 @@ mod tests {
                     server: 0,
                     mode,
                     round: u32::try_from(i).unwrap_or(0) + 1,
+                    slot: mode + 1,
                     sample: Sample {
                         requests: 1000,
                         rps,
