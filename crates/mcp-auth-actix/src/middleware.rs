@@ -43,12 +43,12 @@ use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transfor
 use actix_web::http::Method;
 use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _, HttpResponse};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
-    FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
+    BodyBuffer, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
 };
 use mcp_auth_core::metadata::ProtectedResource;
 use mcp_auth_core::{AuthError, Scopes, TokenValidator};
@@ -182,28 +182,13 @@ fn answer<B>(request: ServiceRequest, response: HttpResponse) -> ServiceResponse
     request.into_response(response).map_into_right_body()
 }
 
-/// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive. A body
-/// that arrives in one chunk (the usual small JSON-RPC message) is passed on without a copy.
+/// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive.
 async fn read_body(payload: &mut Payload, limit: usize) -> Option<Bytes> {
-    let mut first: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
+    let mut body = BodyBuffer::new(limit);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.ok()?;
-        let read = first.as_ref().map_or(joined.len(), Bytes::len);
-        if read + chunk.len() > limit {
-            return None;
-        }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            None => joined.extend_from_slice(&chunk),
-            Some(earlier) => {
-                joined.reserve(earlier.len() + chunk.len());
-                joined.extend_from_slice(&earlier);
-                joined.extend_from_slice(&chunk);
-            }
-        }
+        body.push(chunk.ok()?).ok()?;
     }
-    Some(first.unwrap_or_else(|| joined.freeze()))
+    Some(body.finish())
 }
 
 async fn authorize<S, B>(

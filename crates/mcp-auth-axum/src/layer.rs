@@ -35,12 +35,14 @@ use std::task::{Context, Poll};
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue, Method, Request};
+use http_body_util::BodyExt as _;
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
-    FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
+    BodyBuffer, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
 };
 use mcp_auth_core::metadata::ProtectedResource;
 use mcp_auth_core::{AuthError, Scopes, TokenValidator};
@@ -121,33 +123,45 @@ impl<S> Layer<S> for AuthLayer {
 
     fn layer(&self, inner: S) -> Self::Service {
         RequireAuth {
-            inner,
+            ready: None,
+            inner: Arc::new(inner),
             layer: self.clone(),
         }
     }
 }
 
 /// The service made by [`AuthLayer`].
-#[derive(Clone)]
+///
+/// It answers after an `await` (validation may fetch keys, the body must arrive), so each call
+/// needs a copy of the wrapped service of its own. It clones that copy from the service it was
+/// built around, once per call, in `poll_ready`, and moves it into the call: axum's router
+/// already clones the whole stack for every request, and the usual tower pattern (clone in
+/// `call`, keep the clone) would pay a second clone of the wrapped service (for an rmcp
+/// `StreamableHttpService`, its configuration) on every request.
 pub struct RequireAuth<S> {
-    inner: S,
+    /// The copy polled ready for the next call, if any.
+    ready: Option<S>,
+    /// The service as the layer received it; only ever cloned.
+    inner: Arc<S>,
     layer: AuthLayer,
 }
 
+impl<S> Clone for RequireAuth<S> {
+    fn clone(&self) -> Self {
+        // A clone gets its ready copy when it is polled: cloning one here would often be
+        // wasted (axum's router clones, then polls the clone).
+        Self {
+            ready: None,
+            inner: Arc::clone(&self.inner),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
 impl<S> RequireAuth<S> {
-    /// The wrapped service.
+    /// The wrapped service, as the layer received it.
     pub fn get_ref(&self) -> &S {
         &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the service.
-    pub fn into_inner(self) -> S {
-        self.inner
     }
 }
 
@@ -168,13 +182,15 @@ where
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+        self.ready
+            .get_or_insert_with(|| S::clone(&self.inner))
+            .poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        // Take the service that was polled ready; leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
+        // The copy polled ready goes with this call; the next call polls a new one. (Called
+        // without `poll_ready`, against tower's contract: a fresh copy, unpolled.)
+        let inner = self.ready.take().unwrap_or_else(|| S::clone(&self.inner));
         let layer = self.layer.clone();
         Box::pin(async move { Ok(authorize(layer, inner, request).await) })
     }
@@ -206,7 +222,7 @@ where
     // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement.
     let (mut request, tools) = if guard.inspects_bodies() && request.method() == Method::POST {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, guard.body_limit()).await else {
+        let Some(bytes) = read_body(body, guard.body_limit()).await else {
             return into_response(body_too_large());
         };
         match guard.check_tools(&admitted, &bytes) {
@@ -250,7 +266,105 @@ where
     response
 }
 
+/// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive.
+async fn read_body(mut body: Body, limit: usize) -> Option<Bytes> {
+    // A declared length over the limit is refused before anything is read.
+    if usize::try_from(axum::body::HttpBody::size_hint(&body).lower())
+        .map_or(true, |len| len > limit)
+    {
+        return None;
+    }
+    let mut buffer = BodyBuffer::new(limit);
+    while let Some(frame) = body.frame().await {
+        // Trailers carry no JSON-RPC; only data frames make the body.
+        if let Ok(data) = frame.ok()?.into_data() {
+            buffer.push(data).ok()?;
+        }
+    }
+    Some(buffer.finish())
+}
+
 /// Answers `err` with this resource's challenge; for handlers that check scopes themselves.
 pub fn refuse(err: &AuthError, ctx: &AuthContext) -> Response {
     error_response(err, &ctx.challenge)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use mcp_auth_core::Principal;
+    use mcp_auth_core::metadata::ResourceUri;
+    use mcp_auth_core::test_util::StaticValidator;
+
+    use super::*;
+
+    /// A service that counts how often it is cloned.
+    struct Counted(Arc<AtomicUsize>);
+
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Self(Arc::clone(&self.0))
+        }
+    }
+
+    impl Service<Request<Body>> for Counted {
+        type Response = &'static str;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<&'static str, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<Body>) -> Self::Future {
+            std::future::ready(Ok("inner"))
+        }
+    }
+
+    fn request(token: &str) -> Request<Body> {
+        Request::post("/mcp")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn each_call_clones_the_wrapped_service_once_and_the_service_is_reusable() {
+        let validator = StaticValidator::new().with_token(
+            "good",
+            Principal::builder("alice")
+                .expires_at_unix(u64::MAX / 2)
+                .build(),
+        );
+        let resource =
+            ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
+        let clones = Arc::new(AtomicUsize::new(0));
+        let mut service = AuthLayer::new(Arc::new(validator), resource)
+            .insecure_without_session_binding()
+            .layer(Counted(Arc::clone(&clones)));
+        for round in 1..=3 {
+            // The same instance, polled and called again, as tower allows.
+            std::future::poll_fn(|cx| service.poll_ready(cx))
+                .await
+                .unwrap();
+            let response = service.call(request("good")).await.unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(clones.load(Ordering::SeqCst), round);
+        }
+        // As axum's router uses it: a clone of the stack per request, polled, called once.
+        for round in 4..=6 {
+            let response = tower::ServiceExt::oneshot(service.clone(), request("good"))
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            assert_eq!(clones.load(Ordering::SeqCst), round);
+        }
+        // A refusal never reaches the wrapped service, but its ready copy is spent all the same.
+        let refused = tower::ServiceExt::oneshot(service.clone(), request("bad"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+    }
 }

@@ -42,6 +42,7 @@
 //! ```
 
 mod audit;
+mod body;
 mod session;
 mod tool_scope;
 mod wire;
@@ -51,6 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use audit::AUDIT_TARGET;
+pub use body::{BodyBuffer, BodyTooLarge};
 pub use session::{FOREIGN_SESSION, MCP_SESSION_ID};
 pub use wire::{
     HandlerRefusal, JSONRPC_INSUFFICIENT_SCOPE, JSONRPC_INTERNAL_ERROR, REFUSAL_CACHE_CONTROL,
