@@ -5,14 +5,14 @@
 
 use crate::error::AuthError;
 use crate::principal::Principal;
-use crate::secret::Fingerprint;
+use crate::secret::BearerToken;
 
 /// The audit target.
 pub const AUDIT_TARGET: &str = "mcp_auth::audit";
 
 pub(crate) fn allowed(
     principal: &Principal,
-    token: Fingerprint,
+    token: &BearerToken,
     method: &str,
     path: &str,
     tools: &[String],
@@ -22,7 +22,7 @@ pub(crate) fn allowed(
         outcome = "allowed",
         subject = principal.subject(),
         client_id = principal.client_id().unwrap_or(""),
-        token = %token,
+        token = %FingerprintOf(Some(token)),
         method,
         path,
         tools = %tools.join(","),
@@ -31,12 +31,12 @@ pub(crate) fn allowed(
 
 pub(crate) fn refused(
     err: &AuthError,
-    token: Option<Fingerprint>,
+    token: Option<&BearerToken>,
     subject: Option<&str>,
     method: &str,
     path: &str,
 ) {
-    let token = MaybeFingerprint(token);
+    let token = FingerprintOf(token);
     if err.is_server_fault() {
         // Internal faults are logged in full here and answered without detail.
         tracing::error!(
@@ -67,19 +67,20 @@ pub(crate) fn foreign_session(admitted: &super::Admitted) {
         outcome = "refused",
         reason = "session belongs to another principal",
         subject = admitted.principal.subject(),
-        token = %admitted.fingerprint,
+        token = %FingerprintOf(Some(&admitted.token)),
         method = admitted.method.as_ref(),
         path = admitted.path.as_str(),
     );
 }
 
-/// A fingerprint, or nothing when no token was read: formatted only if the event is recorded.
-struct MaybeFingerprint(Option<Fingerprint>);
+/// A token's fingerprint, or nothing when no token was read: the SHA-256 is computed only if
+/// the event is recorded (and then once per token).
+struct FingerprintOf<'t>(Option<&'t BearerToken>);
 
-impl std::fmt::Display for MaybeFingerprint {
+impl std::fmt::Display for FingerprintOf<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
-            Some(fingerprint) => fingerprint.fmt(f),
+            Some(token) => token.fingerprint().fmt(f),
             None => Ok(()),
         }
     }

@@ -68,7 +68,7 @@ use crate::error::{AuthError, ErrorResponse};
 use crate::metadata::ProtectedResource;
 use crate::principal::Principal;
 use crate::scope::Scopes;
-use crate::secret::Fingerprint;
+use crate::secret::{BearerToken, Fingerprint};
 use crate::validator::TokenValidator;
 
 /// The largest request body inspected for tool scopes (4 MiB); adapters answer 413 above it.
@@ -104,7 +104,9 @@ impl std::fmt::Debug for ResourceGuard {
 #[derive(Debug, Clone)]
 pub struct Admitted {
     principal: Principal,
-    fingerprint: Fingerprint,
+    /// Kept for the audit events: its fingerprint is computed only if an event is recorded
+    /// (or [`Admitted::fingerprint`] is called), and only once with the cache's key.
+    token: BearerToken,
     /// For the audit events and the `DELETE` check; the common methods cost no allocation.
     method: Cow<'static, str>,
     path: String,
@@ -118,7 +120,7 @@ impl Admitted {
 
     /// The token's fingerprint, for logs.
     pub fn fingerprint(&self) -> Fingerprint {
-        self.fingerprint
+        self.token.fingerprint()
     }
 }
 
@@ -233,17 +235,16 @@ impl ResourceGuard {
                 return Err(self.refuse(&err));
             }
         };
-        let fingerprint = token.fingerprint();
         let principal = match self.inner.validator.validate(&token).await {
             Ok(principal) => principal,
             Err(err) => {
-                audit::refused(&err, Some(fingerprint), None, method, path);
+                audit::refused(&err, Some(&token), None, method, path);
                 return Err(self.refuse(&err));
             }
         };
         let admitted = Admitted {
             principal,
-            fingerprint,
+            token,
             method: method_name(method),
             path: path.to_owned(),
         };
@@ -255,7 +256,7 @@ impl ResourceGuard {
         admitted.principal.require_scopes(needed).map_err(|err| {
             audit::refused(
                 &err,
-                Some(admitted.fingerprint),
+                Some(&admitted.token),
                 Some(admitted.principal.subject()),
                 &admitted.method,
                 &admitted.path,
@@ -300,7 +301,7 @@ impl ResourceGuard {
         } else {
             audit::allowed(
                 &admitted.principal,
-                admitted.fingerprint,
+                &admitted.token,
                 &admitted.method,
                 &admitted.path,
                 tools,
@@ -361,7 +362,6 @@ mod tests {
 
     use super::*;
     use crate::metadata::ResourceUri;
-    use crate::secret::BearerToken;
     use crate::validator::validator_fn;
 
     const TOKEN: &str = "the-secret-token";
@@ -380,8 +380,11 @@ mod tests {
             .tool_scopes("hello", "greet".parse().unwrap())
     }
 
-    /// Runs one allowed and one refused request, returning what the audit log recorded.
-    fn audited(subscriber: Option<tracing_subscriber::fmt::SubscriberBuilder>) -> String {
+    /// Runs one allowed and one refused request under a `tracing` subscriber, returning what
+    /// the audit log recorded. (One test only: `tracing` caches whether a call site is enabled
+    /// process-wide, so tests racing through the same call sites with and without a subscriber
+    /// would disturb each other.)
+    fn audited() -> String {
         #[derive(Clone, Default)]
         struct Sink(Arc<Mutex<Vec<u8>>>);
         impl Write for Sink {
@@ -394,7 +397,12 @@ mod tests {
             }
         }
         let sink = Sink::default();
-        let run = || {
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
@@ -408,31 +416,22 @@ mod tests {
                 let body = br#"{"method":"tools/call","params":{"name":"whoami"}}"#;
                 let tools = guard.check_tools(&admitted, body).unwrap();
                 guard.check_session(&admitted, None, &tools);
+                assert_eq!(
+                    admitted.fingerprint(),
+                    BearerToken::new(TOKEN).fingerprint()
+                );
                 let refused = guard
                     .authenticate("GET", "/mcp/x", [b"Bearer wrong".as_slice()], None)
                     .await;
                 assert!(refused.is_err());
-                admitted
-            })
-        };
-        let admitted = match subscriber {
-            Some(builder) => {
-                let writer = sink.clone();
-                let subscriber = builder
-                    .with_writer(move || writer.clone())
-                    .with_ansi(false)
-                    .finish();
-                tracing::subscriber::with_default(subscriber, run)
-            }
-            None => run(),
-        };
-        assert_eq!(admitted.method, "POST");
+            });
+        });
         String::from_utf8(sink.0.lock().unwrap().clone()).unwrap()
     }
 
     #[test]
     fn audit_events_name_the_request_and_the_token_fingerprint_never_the_token() {
-        let log = audited(Some(tracing_subscriber::fmt()));
+        let log = audited();
         let fingerprint = BearerToken::new(TOKEN).fingerprint().to_string();
         let wrong = BearerToken::new("wrong").fingerprint().to_string();
         let lines: Vec<&str> = log.lines().collect();
@@ -461,7 +460,5 @@ mod tests {
         assert!(matches!(method_name("DELETE"), Cow::Borrowed("DELETE")));
         assert!(matches!(method_name("PROPFIND"), Cow::Owned(m) if m == "PROPFIND"));
         assert!(matches!(method_name("post"), Cow::Owned(m) if m == "post"));
-        // With nobody listening, nothing is written anywhere.
-        assert_eq!(audited(None), "");
     }
 }
