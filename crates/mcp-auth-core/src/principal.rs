@@ -15,7 +15,7 @@
 //! assert!(principal.require_scopes(&"admin".parse().unwrap()).is_err());
 //! ```
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
@@ -44,7 +44,33 @@ struct PrincipalInner {
     groups: Vec<String>,
     roles: Vec<String>,
     expires_at: Option<u64>,
-    claims: Map<String, Value>,
+    claims: Claims,
+}
+
+/// A token's claims: given as a map, or kept as the JSON object text they were read from and
+/// parsed when first asked for. Most requests never look at them, and building the map was a
+/// large part of validating a token.
+#[derive(Debug, Clone, Default)]
+struct Claims {
+    json: Option<String>,
+    map: OnceLock<Map<String, Value>>,
+}
+
+impl Claims {
+    fn get(&self) -> &Map<String, Value> {
+        self.map.get_or_init(|| {
+            self.json
+                .as_deref()
+                .and_then(|json| serde_json::from_str(json).ok())
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
 }
 
 impl Principal {
@@ -62,7 +88,7 @@ impl Principal {
             groups: Vec::new(),
             roles: Vec::new(),
             expires_at: None,
-            claims: Map::new(),
+            claims: Claims::default(),
         })
     }
 
@@ -135,12 +161,12 @@ impl Principal {
 
     /// All claims of the token, for provider-specific data.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        self.0.claims.get()
     }
 
     /// One claim of the token.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.0.claims.get(name)
+        self.0.claims.get().get(name)
     }
 
     /// Whether the principal holds `scope`.
@@ -242,7 +268,21 @@ impl PrincipalBuilder {
 
     /// Sets the raw claims.
     pub fn claims(mut self, claims: Map<String, Value>) -> Self {
-        self.0.claims = claims;
+        self.0.claims = Claims {
+            json: None,
+            map: OnceLock::from(claims),
+        };
+        self
+    }
+
+    /// Sets the raw claims as the text of the JSON object they were read from, parsed only when
+    /// first asked for ([`Principal::claims`]): for validators, which have read (and so checked)
+    /// that text already. Text that is not a JSON object reads as no claims.
+    pub fn claims_json(mut self, json: String) -> Self {
+        self.0.claims = Claims {
+            json: Some(json),
+            map: OnceLock::new(),
+        };
         self
     }
 
@@ -358,5 +398,28 @@ mod tests {
     #[test]
     fn missing_sub_is_none() {
         assert!(principal_from_claims(claims(json!({"sub": 5}))).is_none());
+    }
+
+    #[test]
+    fn claims_given_as_json_read_as_the_same_map() {
+        let map = claims(json!({"sub": "s", "tid": "t", "n": [1, 2.5, {"x": null}]}));
+        let text = serde_json::to_string(&map).unwrap();
+        let eager = Principal::builder("s").claims(map.clone()).build();
+        let lazy = Principal::builder("s").claims_json(text).build();
+        assert_eq!(lazy, eager, "compared by their maps, parsed or not");
+        assert_eq!(lazy.claims(), &map);
+        assert_eq!(lazy.claim("tid"), Some(&json!("t")));
+        // A second owner makes into_builder copy the claims, parsed or not.
+        let unparsed = Principal::builder("s")
+            .claims_json(serde_json::to_string(&map).unwrap())
+            .build();
+        let copy = unparsed.clone().into_builder().build();
+        assert_eq!(copy.claims(), &map);
+        assert_eq!(unparsed.claims(), &map);
+        let broken = Principal::builder("s")
+            .claims_json("[1]".to_owned())
+            .build();
+        assert!(broken.claims().is_empty());
+        assert_ne!(broken, eager);
     }
 }

@@ -38,7 +38,7 @@ use mcp_auth_core::{
     AuthError, BearerToken, InvalidTokenReason, Principal, SecretBytes, TokenValidator,
 };
 
-use crate::jwt::claims::{KnownClaims, MAX_LEEWAY};
+use crate::jwt::claims::MAX_LEEWAY;
 use crate::jwt::{ClaimsPolicy, CompactJws, DEFAULT_MAX_TOKEN_LEN};
 
 /// The longest HMAC tag: HS512's 64 bytes. A signature that decodes to more cannot verify.
@@ -185,16 +185,15 @@ impl HmacValidator {
         if !verified {
             return Err(InvalidTokenReason::BadSignature);
         }
-        let claims = jws.claims()?;
-        // The claims are found once, for the checks and for the principal alike.
-        let principal = {
-            let known = KnownClaims::read(&claims);
-            self.policy.check_known(&known)?;
-            known
-                .principal()
-                .ok_or(InvalidTokenReason::MissingClaim("sub"))?
-        };
-        Ok(principal.claims(claims).build())
+        // The claims are read once, for the checks and for the principal alike; the others
+        // stay as text until someone asks for them (`Principal::claims`).
+        let (claims, json) = jws.payload_claims()?;
+        let known = claims.known();
+        self.policy.check_known(&known)?;
+        let principal = known
+            .principal()
+            .ok_or(InvalidTokenReason::MissingClaim("sub"))?;
+        Ok(principal.claims_json(json).build())
     }
 }
 

@@ -22,6 +22,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::claims::PayloadClaims;
+
 /// Largest decoded header kept on the stack; longer ones (certificate chains) go to the heap.
 const HEADER_ON_STACK: usize = 512;
 
@@ -118,6 +120,25 @@ impl<'a> CompactJws<'a> {
         with_decoded::<PAYLOAD_ON_STACK, _>(self.payload, |json| {
             serde_json::from_slice(json).map_err(|_| InvalidTokenReason::Malformed)
         })
+    }
+}
+
+impl CompactJws<'_> {
+    /// Decodes the payload and reads the claims the engine checks and maps
+    /// ([`PayloadClaims`]), returning them with the payload's JSON text (for
+    /// [`mcp_auth_core::PrincipalBuilder::claims_json`]). Call only after the signature verified.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidTokenReason::Malformed`] when the payload is not base64url JSON object: exactly
+    /// when [`CompactJws::claims`] fails.
+    pub(crate) fn payload_claims(&self) -> Result<(PayloadClaims, String), InvalidTokenReason> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(self.payload)
+            .map_err(|_| InvalidTokenReason::Malformed)?;
+        let json = String::from_utf8(bytes).map_err(|_| InvalidTokenReason::Malformed)?;
+        let claims = serde_json::from_str(&json).map_err(|_| InvalidTokenReason::Malformed)?;
+        Ok((claims, json))
     }
 }
 
