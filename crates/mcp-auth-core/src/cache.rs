@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use moka::Expiry;
-use moka::future::Cache;
+use moka::sync::Cache;
 
 use crate::clock::{SharedClock, system_clock};
 use crate::error::AuthError;
@@ -144,7 +144,7 @@ impl<V: TokenValidator> CachedValidator<V> {
 
     /// Runs pending cache maintenance; useful before reading [`CachedValidator::entry_count`].
     pub async fn run_pending_tasks(&self) {
-        self.cache.run_pending_tasks().await;
+        self.cache.run_pending_tasks();
     }
 }
 
@@ -155,7 +155,9 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
         let now = self.clock.unix_now();
         // Read before validating: if the epoch moves meanwhile, the entry is already void.
         let epoch = self.inner.cache_epoch();
-        if let Some(entry) = self.cache.get(&key).await {
+        // moka's synchronous cache: a lookup never waits, and unlike the async one it costs no
+        // future per call (this runs on every request).
+        if let Some(entry) = self.cache.get(&key) {
             // Recheck exp on every hit: moka's timer and our clock may disagree, and an expired
             // token must never pass. An entry from another epoch (a key was withdrawn since) is
             // validated afresh.
@@ -167,7 +169,7 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
             {
                 return Ok(entry.principal);
             }
-            self.cache.invalidate(&key).await;
+            self.cache.invalidate(&key);
         }
         let principal = self.inner.validate(token).await?;
         // A principal without exp is not cached: its lifetime is unknown.
@@ -180,7 +182,7 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
                     epoch,
                     lifetime,
                 };
-                self.cache.insert(key, entry).await;
+                self.cache.insert(key, entry);
             }
         }
         Ok(principal)
