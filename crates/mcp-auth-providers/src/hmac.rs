@@ -39,6 +39,7 @@ use mcp_auth_core::{
 };
 
 use crate::jwt::claims::MAX_LEEWAY;
+use crate::jwt::compact::HeaderMemo;
 use crate::jwt::{ClaimsPolicy, CompactJws, DEFAULT_MAX_TOKEN_LEN};
 
 /// The longest HMAC tag: HS512's 64 bytes. A signature that decodes to more cannot verify.
@@ -106,6 +107,8 @@ pub struct HmacValidator {
     algorithms: Vec<Algorithm>,
     policy: ClaimsPolicy,
     max_token_len: usize,
+    /// Headers of tokens that verified, read once.
+    headers: HeaderMemo,
 }
 
 impl std::fmt::Debug for HmacValidator {
@@ -162,7 +165,7 @@ impl HmacValidator {
     ///
     /// The reason the token is refused.
     pub fn verify(&self, token: &str) -> Result<Principal, InvalidTokenReason> {
-        let jws = CompactJws::parse(token, self.max_token_len)?;
+        let jws = CompactJws::parse_remembered(token, self.max_token_len, &self.headers)?;
         if !self.algorithms.contains(&jws.alg()) {
             return Err(InvalidTokenReason::DisallowedAlgorithm);
         }
@@ -185,6 +188,7 @@ impl HmacValidator {
         if !verified {
             return Err(InvalidTokenReason::BadSignature);
         }
+        self.headers.remember(&jws);
         // The claims are read once, for the checks and for the principal alike; the others
         // stay as text until someone asks for them (`Principal::claims`).
         let (claims, json) = jws.payload_claims()?;
@@ -312,6 +316,7 @@ impl HmacValidatorBuilder {
             algorithms: self.algorithms,
             policy,
             max_token_len: self.max_token_len,
+            headers: HeaderMemo::default(),
         })
     }
 }
@@ -376,5 +381,64 @@ mod tests {
             refused(&URL_SAFE_NO_PAD.encode(flipped)),
             InvalidTokenReason::BadSignature
         );
+    }
+
+    /// A token under `header`, signed with `secret`, valid now or expired.
+    fn sign_with(header: &Header, secret: &[u8], expired: bool) -> String {
+        let exp = if expired { NOW - 3600 } else { NOW + 60 };
+        let claims = json!({"sub": "u", "aud": "aud-1", "exp": exp});
+        jsonwebtoken::encode(header, &claims, &EncodingKey::from_secret(secret)).unwrap()
+    }
+
+    fn header_text(token: &str) -> &str {
+        token.split('.').next().unwrap()
+    }
+
+    #[test]
+    fn only_headers_of_verified_tokens_are_remembered_and_they_change_no_answer() {
+        let v = validator();
+        let plain = Header::new(Algorithm::HS256);
+        let forged = sign_with(&plain, b"not-our-secret-not-our-secret-00", false);
+        assert_eq!(v.verify(&forged), Err(InvalidTokenReason::BadSignature));
+        assert!(v.headers.get(header_text(&forged)).is_none(), "forged");
+
+        let good = sign_with(&plain, SECRET, false);
+        assert_eq!(v.verify(&good).unwrap().subject(), "u");
+        assert!(v.headers.get(header_text(&good)).is_some());
+        // The same header again, from the memo: every answer as before.
+        assert_eq!(v.verify(&good).unwrap().subject(), "u");
+        assert_eq!(v.verify(&forged), Err(InvalidTokenReason::BadSignature));
+        assert_eq!(
+            v.verify(&sign_with(&plain, SECRET, true)),
+            Err(InvalidTokenReason::Expired)
+        );
+        let (input, _) = good.rsplit_once('.').unwrap();
+        assert_eq!(
+            v.verify(&format!("{input}.")),
+            Err(InvalidTokenReason::Malformed),
+            "empty signature"
+        );
+
+        // Four headers are kept; a fifth is read every time, with the same answers.
+        let headers: Vec<Header> = (0..6)
+            .map(|i| Header {
+                kid: Some(format!("k{i}")),
+                ..Header::new(Algorithm::HS256)
+            })
+            .collect();
+        for header in &headers {
+            let token = sign_with(header, SECRET, false);
+            assert_eq!(v.verify(&token).unwrap().subject(), "u");
+            assert_eq!(v.verify(&token).unwrap().subject(), "u");
+        }
+        let kept = headers
+            .iter()
+            .filter(|h| {
+                v.headers
+                    .get(header_text(&sign_with(h, SECRET, false)))
+                    .is_some()
+            })
+            .count();
+        assert_eq!(kept, 3, "the plain header took the first slot");
     }
 }

@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,6 +35,8 @@ const PAYLOAD_ON_STACK: usize = 2048;
 #[derive(Debug)]
 pub struct CompactJws<'a> {
     signing_input: &'a str,
+    /// The length of the header's base64url text, which starts `signing_input`.
+    header_len: usize,
     signature: &'a str,
     payload: &'a str,
     alg: Algorithm,
@@ -54,6 +57,24 @@ impl<'a> CompactJws<'a> {
     /// - [`InvalidTokenReason::CriticalHeader`] when `crit` is present: no extension is
     ///   understood, so RFC 7515 section 4.1.11 says the JWS is invalid.
     pub fn parse(token: &'a str, max_len: usize) -> Result<Self, InvalidTokenReason> {
+        Self::parse_with(token, max_len, None)
+    }
+
+    /// [`CompactJws::parse`], taking the header from `memo` when it holds this header's text:
+    /// the same result, without reading the header again.
+    pub(crate) fn parse_remembered(
+        token: &'a str,
+        max_len: usize,
+        memo: &HeaderMemo,
+    ) -> Result<Self, InvalidTokenReason> {
+        Self::parse_with(token, max_len, Some(memo))
+    }
+
+    fn parse_with(
+        token: &'a str,
+        max_len: usize,
+        memo: Option<&HeaderMemo>,
+    ) -> Result<Self, InvalidTokenReason> {
         if token.len() > max_len {
             return Err(InvalidTokenReason::TooLong);
         }
@@ -66,18 +87,17 @@ impl<'a> CompactJws<'a> {
         if header.is_empty() || payload.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
-        // The header must be a JSON object (RFC 7515 section 4); an array is not a header.
-        let header_fields = with_decoded::<HEADER_ON_STACK, _>(header, |json| {
-            serde_json::from_slice::<RawHeader<'_>>(json)
-                .map_err(|_| InvalidTokenReason::Malformed)?
-                .check()
-        })?;
+        let header_fields = match memo.and_then(|memo| memo.get(header)) {
+            Some(known) => known,
+            None => read_header(header)?,
+        };
         if signature.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
         let signing_input = &token[..header.len() + 1 + payload.len()];
         Ok(Self {
             signing_input,
+            header_len: header.len(),
             signature,
             payload,
             alg: header_fields.alg,
@@ -142,6 +162,57 @@ impl CompactJws<'_> {
     }
 }
 
+/// Reads and checks a base64url header. It must be a JSON object (RFC 7515 section 4): an
+/// array is not a header.
+fn read_header(header: &str) -> Result<Header, InvalidTokenReason> {
+    with_decoded::<HEADER_ON_STACK, _>(header, |json| {
+        serde_json::from_slice::<RawHeader<'_>>(json)
+            .map_err(|_| InvalidTokenReason::Malformed)?
+            .check()
+    })
+}
+
+/// Headers of tokens that verified, by their base64url text. An issuer signs all its tokens
+/// under one header (a few across a key rotation), and reading it again for every token was a
+/// sixth of an HMAC validation. Only a header whose token's signature verified is remembered,
+/// so nobody without a key can fill the slots; the first [`HeaderMemo::SLOTS`] are kept for
+/// the validator's lifetime, others are read each time as before. A header's fields depend on
+/// its text alone, so a remembered header reads exactly as a fresh one.
+#[derive(Debug, Default)]
+pub(crate) struct HeaderMemo {
+    slots: [OnceLock<(Box<str>, Header)>; HeaderMemo::SLOTS],
+}
+
+impl HeaderMemo {
+    /// How many distinct headers are remembered.
+    const SLOTS: usize = 4;
+
+    pub(crate) fn get(&self, header: &str) -> Option<Header> {
+        self.slots
+            .iter()
+            .map_while(OnceLock::get)
+            .find(|(text, _)| **text == *header)
+            .map(|(_, fields)| fields.clone())
+    }
+
+    /// Remembers the header of `jws`, whose signature has verified, if a slot is free.
+    pub(crate) fn remember(&self, jws: &CompactJws<'_>) {
+        let header = &jws.signing_input[..jws.header_len];
+        if self.get(header).is_some() {
+            return;
+        }
+        let fields = Header {
+            alg: jws.alg,
+            kid: jws.kid.clone(),
+            typ: jws.typ.clone(),
+        };
+        if let Some(free) = self.slots.iter().find(|slot| slot.get().is_none()) {
+            // Another thread may fill it first: then this header waits for the next token.
+            let _ = free.set((header.into(), fields));
+        }
+    }
+}
+
 /// Decodes base64url `text` and hands the bytes to `read`: in a stack buffer when they fit in
 /// `N` bytes, on the heap otherwise. Every validation decodes its header and payload, and under
 /// load the allocator is a visible part of its cost.
@@ -192,7 +263,8 @@ struct RawHeader<'a> {
 }
 
 /// The checked header: what [`CompactJws`] keeps of it.
-struct Header {
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
     alg: Algorithm,
     kid: Option<String>,
     typ: Option<Cow<'static, str>>,
