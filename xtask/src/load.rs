@@ -14,8 +14,12 @@
 //! and the order of the adapters alternates, so that no mode is always first or last. Each
 //! figure reported is the median over the rounds, and each ratio to the same adapter's ceiling
 //! (its `none` mode) the median over the rounds of that round's ratio. Server CPU per request
-//! comes from `/proc/PID/stat` read around each measured run. The result is a table on stdout,
-//! `target/bench/load.md` and `target/bench/load.svg`.
+//! comes from `/proc/PID/stat` read around each measured run. When `perf` can count them (probed
+//! once at start-up, see [`probe_perf`]; never installed by the bench), each run also measures
+//! server instructions per request (`perf stat -e instructions:u`, user space only), and their
+//! ratio to the ceiling: the steadiest measure of what authentication adds, nearly independent
+//! of other load on the machine. Otherwise that column shows `-` and the report says why. The
+//! result is a table on stdout, `target/bench/load.md` and `target/bench/load.svg`.
 //!
 //! A bench binary (`examples/hmac-server/src/bin/bench-server.rs` for axum,
 //! `examples/actix-server/src/bin/actix-bench-server.rs` for actix-web) takes
@@ -28,7 +32,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::chart;
 use crate::Result;
@@ -98,6 +102,19 @@ const BODY: &str =
 
 /// Environment variable through which `wrk` gets the token (keeps it off the command line).
 const TOKEN_VAR: &str = "MCP_BENCH_TOKEN";
+
+/// The hardware event `perf stat` counts in the servers: instructions retired in user space.
+const PERF_EVENT: &str = "instructions:u";
+
+/// Why there is no instruction count when `perf` is not on `PATH`.
+const PERF_MISSING: &str = "perf is not installed (Debian: `apt-get install linux-perf`; \
+                            Ubuntu: `apt-get install linux-tools-generic`)";
+
+/// Longest wait for `perf stat -p` to attach to a server before the measured run starts anyway.
+const PERF_ATTACH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Longest wait for `perf stat` to print its count and exit after SIGINT before it is killed.
+const PERF_STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long to wait for a bench binary to print its address and token.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -306,6 +323,9 @@ struct Sample {
     /// Server CPU time (user + system) per request, microseconds; NaN where unknown. Less
     /// sensitive than throughput to other programs sharing the machine.
     cpu_us: f64,
+    /// Server instructions retired in user space per request (`perf stat -e instructions:u`);
+    /// NaN where unknown. The steadiest figure: nearly independent of other load.
+    instructions: f64,
 }
 
 /// One measured run.
@@ -343,6 +363,11 @@ pub(crate) struct Row {
     /// Server CPU per request relative to the same adapter's ceiling (median of per-round
     /// ratios).
     cpu_ratio: f64,
+    /// Median server instructions per request (NaN where unknown).
+    instructions: f64,
+    /// Server instructions per request relative to the same adapter's ceiling (median of
+    /// per-round ratios).
+    instructions_ratio: f64,
     /// Throughput relative to the same adapter's ceiling: the median over rounds of each
     /// round's ratio.
     pub(crate) ratio: f64,
@@ -362,6 +387,19 @@ pub(crate) fn run(args: &[String]) -> Result {
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
     let wrk = ensure_wrk()?;
     let mut machine = Machine::read(&wrk);
+    let perf = probe_perf();
+    match &perf {
+        Ok(path) => eprintln!(
+            "--> counting server instructions per request with `{} stat -e {PERF_EVENT}`",
+            path.display()
+        ),
+        Err(why) => eprintln!("--> no server instructions per request: {why}"),
+    }
+    machine.perf = match &perf {
+        Ok(path) => Ok(perf_version(path)),
+        Err(why) => Err(why.clone()),
+    };
+    let perf = perf.ok();
 
     let mut commands = Vec::new();
     let mut binaries = vec![PathBuf::new(); SERVERS.len()];
@@ -430,13 +468,15 @@ pub(crate) fn run(args: &[String]) -> Result {
                 .iter_mut()
                 .find(|r| r.server == server && r.mode == mode)
                 .ok_or("no running server for a run of the round")?;
-            let sample = running.measure(ticks_per_second)?;
+            let sample = running.measure(ticks_per_second, perf.as_deref())?;
             eprintln!(
-                "    {:.0} requests/s, p50 {}, p99 {}, server CPU {} per request ({} requests)",
+                "    {:.0} requests/s, p50 {}, p99 {}, server CPU {} and {} instructions per \
+                 request ({} requests)",
                 sample.rps,
                 format_latency(sample.p50_us),
                 format_latency(sample.p99_us),
                 format_cpu(sample.cpu_us),
+                format_instructions(sample.instructions),
                 sample.requests
             );
             runs.push(Run {
@@ -453,6 +493,12 @@ pub(crate) fn run(args: &[String]) -> Result {
         "# {} rounds; each runs every command below once, in its own order (see \"Every round\")",
         options.rounds
     ));
+    if perf.is_some() {
+        commands.push(format!(
+            "perf stat -x, -e {PERF_EVENT} -p <server pid>  # around every measured run: started \
+             just before wrk, stopped with SIGINT after it"
+        ));
+    }
     for running in &servers {
         commands.push(format!("{}  # x{} rounds", running.run, options.rounds));
     }
@@ -463,6 +509,9 @@ pub(crate) fn run(args: &[String]) -> Result {
     let table = text_table(&rows, &options);
     println!();
     print!("{table}");
+    if let Err(why) = &machine.perf {
+        println!("\nno server instructions per request (`-`): {why}");
+    }
     println!();
     print!("{}", chart::text_bars(&rows));
 
@@ -723,13 +772,18 @@ impl Running {
         Ok(running)
     }
 
-    /// One measured wrk run, with the server's CPU time per request.
-    fn measure(&mut self, ticks_per_second: Option<f64>) -> Result<Sample> {
+    /// One measured wrk run, with the server's CPU time per request and, given `perf` (see
+    /// [`probe_perf`]), its user-space instructions per request. A failure of perf only leaves
+    /// that figure unknown (NaN) for this run.
+    fn measure(&mut self, ticks_per_second: Option<f64>, perf: Option<&Path>) -> Result<Sample> {
         self.check_alive()?;
         let pid = self.process.child.id();
+        let counter = perf.and_then(|perf| PerfCounter::start(perf, pid));
         let cpu_before = cpu_ticks(pid);
-        let output = self.run.run_captured()?;
+        let output = self.run.run_captured();
         let cpu_after = cpu_ticks(pid);
+        let instructions = counter.and_then(PerfCounter::finish);
+        let output = output?;
         self.check_alive()?;
         let mut sample = parse_wrk(&output).map_err(|e| format!("{}: {e}", self.name()))?;
         if let (Some(before), Some(after), Some(per_second)) =
@@ -737,6 +791,9 @@ impl Running {
         {
             let seconds = after.saturating_sub(before) as f64 / per_second;
             sample.cpu_us = seconds * 1e6 / sample.requests as f64;
+        }
+        if let Some(instructions) = instructions.filter(|&n| n > 0.0) {
+            sample.instructions = instructions / sample.requests as f64;
         }
         Ok(sample)
     }
@@ -753,6 +810,217 @@ impl Running {
     fn name(&self) -> String {
         server_name(self.server, self.mode)
     }
+}
+
+/// What `perf stat -x,` printed for [`PERF_EVENT`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PerfCount {
+    /// The count (summed over the lines of a hybrid CPU's core types).
+    Counted(f64),
+    /// `<not supported>`: the machine has no such counter (as in many virtual machines).
+    NotSupported,
+    /// `<not counted>`: the counter exists but never ran (or the task never did).
+    NotCounted,
+    /// No line for the event at all: perf failed (see its messages).
+    Missing,
+}
+
+/// The count of [`PERF_EVENT`] in what `perf stat -x,` printed on stderr: CSV lines of the form
+/// `<count>,<unit>,<event>,<run time>,<percentage>,...`, the count being `<not supported>` or
+/// `<not counted>` when there is none. A hybrid CPU prints one line per core type
+/// (`cpu_core/instructions/u`, `cpu_atom/instructions/u`): the counted ones are summed.
+fn parse_perf_count(stderr: &str) -> PerfCount {
+    let (mut sum, mut counted, mut not_supported, mut not_counted) = (0.0, false, false, false);
+    for line in stderr.lines() {
+        let mut fields = line.trim().split(',');
+        let (Some(count), Some(_unit), Some(event)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if !event.contains("instructions") {
+            continue;
+        }
+        match count.trim() {
+            "<not supported>" => not_supported = true,
+            "<not counted>" => not_counted = true,
+            count => {
+                if let Ok(n) = count.parse::<u64>() {
+                    // Counts stay far below 2^53: the conversion is exact.
+                    sum += n as f64;
+                    counted = true;
+                }
+            }
+        }
+    }
+    if counted {
+        PerfCount::Counted(sum)
+    } else if not_supported {
+        PerfCount::NotSupported
+    } else if not_counted {
+        PerfCount::NotCounted
+    } else {
+        PerfCount::Missing
+    }
+}
+
+/// `perf` when `perf stat -x, -e instructions:u -- true` counts instructions here, or why not
+/// (not installed, not supported on this machine, not permitted by `perf_event_paranoid`,
+/// another failure). Never fails the bench and never installs anything.
+fn probe_perf() -> Result<PathBuf> {
+    let Some(perf) = find_in_path("perf") else {
+        return Err(PERF_MISSING.to_owned());
+    };
+    let output = Command::new(&perf)
+        .args(["stat", "-x,", "-e", PERF_EVENT, "--", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", perf.display()))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let paranoid = std::fs::read_to_string("/proc/sys/kernel/perf_event_paranoid")
+        .ok()
+        .and_then(|text| text.trim().parse().ok());
+    match parse_perf_count(&stderr) {
+        PerfCount::Counted(n) if n > 0.0 => Ok(perf),
+        count => Err(perf_unavailable(count, &stderr, paranoid)),
+    }
+}
+
+/// Why `perf stat` gave no instruction count (`count`), from its `stderr` and the kernel's
+/// `perf_event_paranoid` setting, if known.
+fn perf_unavailable(count: PerfCount, stderr: &str, paranoid: Option<i32>) -> String {
+    match count {
+        PerfCount::NotSupported => {
+            format!(
+                "`{PERF_EVENT}` is not supported on this machine (no hardware counters, as in \
+                 many virtual machines)"
+            )
+        }
+        PerfCount::NotCounted | PerfCount::Counted(_) => {
+            format!(
+                "`{PERF_EVENT}` is not counted on this machine (the counter exists but counted \
+                 nothing)"
+            )
+        }
+        PerfCount::Missing => {
+            let lower = stderr.to_lowercase();
+            let denied = lower.contains("perf_event_paranoid")
+                || lower.contains("permission")
+                || lower.contains("access to performance monitoring");
+            if denied || paranoid.is_some_and(|p| p > 2) {
+                let setting = paranoid.map_or_else(|| "unknown".to_owned(), |p| p.to_string());
+                format!(
+                    "permission: kernel.perf_event_paranoid is {setting}; counting your own \
+                     processes needs 2 or less (`sudo sysctl kernel.perf_event_paranoid=2`)"
+                )
+            } else {
+                let first = stderr
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("no output");
+                format!("`perf stat -e {PERF_EVENT}` failed: {first}")
+            }
+        }
+    }
+}
+
+/// `perf version 6.1.18`, or just `perf` if it does not say.
+fn perf_version(perf: &Path) -> String {
+    Cmd::new(perf)
+        .arg("--version")
+        .probe()
+        .and_then(|v| v.lines().next().map(|l| l.trim().to_owned()))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "perf".to_owned())
+}
+
+/// `perf stat -x, -e instructions:u -p PID` counting a server during one measured run: started
+/// just before wrk, stopped with SIGINT after it by [`PerfCounter::finish`]; killed if dropped
+/// before (when the run fails).
+struct PerfCounter {
+    /// The perf process, until it is stopped.
+    child: Option<Child>,
+}
+
+impl PerfCounter {
+    /// Starts counting the user-space instructions of process `pid` (all its threads) and
+    /// waits, briefly, until perf has attached; `None` if perf cannot be started.
+    fn start(perf: &Path, pid: u32) -> Option<Self> {
+        let mut child = Command::new(perf)
+            .args(["stat", "-x,", "-e", PERF_EVENT, "-p", &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        // perf prints nothing until it stops, so watch its file descriptors instead: one
+        // counter per thread of the server, enabled as it is opened. An idle server executes
+        // nothing meanwhile, so waiting costs no accuracy; starting too early would.
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(1, Iterator::count);
+        let deadline = Instant::now() + PERF_ATTACH_TIMEOUT;
+        while Instant::now() < deadline
+            && matches!(child.try_wait(), Ok(None))
+            && perf_event_fds(child.id()) < threads.max(1)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Some(Self { child: Some(child) })
+    }
+
+    /// Stops perf with SIGINT (it then prints its count) and returns the count, or `None` if
+    /// perf failed or counted nothing.
+    fn finish(mut self) -> Option<f64> {
+        let mut child = self.child.take()?;
+        // Only signal a perf still running: an exited one is reaped, and its pid may be reused.
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let deadline = Instant::now() + PERF_STOP_TIMEOUT;
+        while matches!(child.try_wait(), Ok(None)) {
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // perf wrote its few lines and exited: they are all in the pipe.
+        let mut stderr = String::new();
+        child.stderr.take()?.read_to_string(&mut stderr).ok()?;
+        match parse_perf_count(&stderr) {
+            PerfCount::Counted(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl Drop for PerfCounter {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// How many perf event file descriptors process `pid` holds (Linux; 0 if unknown).
+fn perf_event_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |entries| {
+        entries
+            .filter_map(std::result::Result::ok)
+            .filter(|entry| {
+                std::fs::read_link(entry.path())
+                    .is_ok_and(|target| target.as_os_str() == "anon_inode:[perf_event]")
+            })
+            .count()
+    })
 }
 
 /// `axum cached server`, for messages.
@@ -874,11 +1142,14 @@ fn parse_wrk(output: &str) -> Result<Sample> {
         p50_us: field("p50_us")?,
         p99_us: field("p99_us")?,
         cpu_us: f64::NAN,
+        instructions: f64::NAN,
     })
 }
 
-/// Median of `values` (mean of the middle two for an even count).
+/// Median of `values` (mean of the middle two for an even count), ignoring NaN (unknown)
+/// values; NaN if every value is unknown.
 fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| !v.is_nan());
     values.sort_by(f64::total_cmp);
     let n = values.len();
     match n {
@@ -938,6 +1209,8 @@ fn summarize(runs: &[Run], servers: &[usize]) -> Vec<Row> {
                 p99_us: of(m, |x| x.p99_us),
                 cpu_us: of(m, |x| x.cpu_us),
                 cpu_ratio: paired(m, |x| x.cpu_us),
+                instructions: of(m, |x| x.instructions),
+                instructions_ratio: paired(m, |x| x.instructions),
                 ratio: paired(m, |x| x.rps),
                 ceiling_rps: ceiling,
                 target: mode.target,
@@ -962,6 +1235,26 @@ fn format_cpu(us: f64) -> String {
         format!("{us:.1} µs")
     } else {
         "n/a".to_owned()
+    }
+}
+
+/// `214.0k` instructions (`1.23M` from a million), or `-` where unknown.
+fn format_instructions(instructions: f64) -> String {
+    if !instructions.is_finite() {
+        "-".to_owned()
+    } else if instructions >= 1e6 {
+        format!("{:.2}M", instructions / 1e6)
+    } else {
+        format!("{:.1}k", instructions / 1e3)
+    }
+}
+
+/// A ratio of instructions per request, `107.4%`, or `-` where unknown (like the column).
+fn format_instructions_ratio(ratio: f64) -> String {
+    if ratio.is_finite() {
+        format_ratio(ratio)
+    } else {
+        "-".to_owned()
     }
 }
 
@@ -1010,7 +1303,7 @@ fn text_table(rows: &[Row], options: &Options) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+        "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10} {:>10} {:>10}",
         "adapter",
         "config",
         "requests/s",
@@ -1019,12 +1312,14 @@ fn text_table(rows: &[Row], options: &Options) -> String {
         "p99",
         "vs ceiling",
         "CPU/req",
+        "vs ceiling",
+        "instr/req",
         "vs ceiling"
     );
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10}",
+            "{:<10} {:<18} {:>11} {:>15} {:>9} {:>9} {:>10} {:>9} {:>10} {:>10} {:>10}",
             row.adapter,
             row.label,
             thousands(row.rps),
@@ -1033,7 +1328,9 @@ fn text_table(rows: &[Row], options: &Options) -> String {
             format_latency(row.p99_us),
             format_ratio(row.ratio),
             format_cpu(row.cpu_us),
-            format_ratio(row.cpu_ratio)
+            format_ratio(row.cpu_ratio),
+            format_instructions(row.instructions),
+            format_instructions_ratio(row.instructions_ratio)
         );
     }
     out.push_str("\ntargets (a measurement: SHORT does not fail the command):\n");
@@ -1068,6 +1365,8 @@ struct Machine {
     date: String,
     /// `wrk -v` first line.
     wrk: String,
+    /// `perf --version` when perf can count the servers' instructions, or why it cannot.
+    perf: Result<String>,
     /// `rustc -V`.
     rustc: Option<String>,
     /// Commit, with a note when the tree has changes.
@@ -1120,6 +1419,7 @@ impl Machine {
             loadavg_end: None,
             date: utc_now(),
             wrk: wrk_version,
+            perf: Err("not probed".to_owned()),
             rustc: Cmd::new("rustc").arg("-V").probe().and_then(first_line),
             commit,
         }
@@ -1170,7 +1470,7 @@ fn markdown(
     } else {
         "not warmed up".to_owned()
     };
-    let _ = writeln!(
+    let _ = write!(
         md,
         "Generated by `cargo xtask bench load` on {}. Each configuration serves the same \
          stateless JSON MCP `tools/call` (`whoami`) over HTTP/1.1; `none` skips authentication \
@@ -1186,14 +1486,25 @@ fn markdown(
          little; ratios within one run are what matter. Server CPU per request is the server \
          process's user + system time during the measured run divided by the requests it \
          served: less sensitive than throughput to other load on the machine, it shows what \
-         authentication costs the server.\n",
+         authentication costs the server. The last columns show server instructions per request \
+         (`perf stat -e instructions:u`, user space only), and their ratio to the ceiling: the \
+         steadiest measure of what authentication adds, nearly independent of other load on the \
+         machine. perf counts them in the server process over each measured run, from just \
+         before wrk starts until it ends, and they are divided by the requests served.",
         machine.date, options.rounds, options.threads, options.connections, options.duration,
     );
+    if let Err(why) = &machine.perf {
+        let _ = write!(
+            md,
+            " They are not measured here (`-` in the tables): {why}."
+        );
+    }
+    md.push_str("\n\n");
     md.push_str(
         "| adapter | config | requests/s | rounds min-max | p50 | p99 | vs ceiling | target \
-         | server CPU/request | vs ceiling |\n",
+         | server CPU/request | vs ceiling | server instructions/request | vs ceiling |\n",
     );
-    md.push_str("|---|---|---:|---:|---:|---:|---:|---|---:|---:|\n");
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
     for row in rows {
         let target = verdict(row).map_or_else(
             || "-".to_owned(),
@@ -1201,7 +1512,7 @@ fn markdown(
         );
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {target} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {target} | {} | {} | {} | {} |",
             row.adapter,
             row.label,
             thousands(row.rps),
@@ -1210,7 +1521,9 @@ fn markdown(
             format_latency(row.p99_us),
             format_ratio(row.ratio),
             format_cpu(row.cpu_us),
-            format_ratio(row.cpu_ratio)
+            format_ratio(row.cpu_ratio),
+            format_instructions(row.instructions),
+            format_instructions_ratio(row.instructions_ratio)
         );
     }
     md.push_str("\n![requests per second](load.svg)\n\n```text\n");
@@ -1221,9 +1534,9 @@ fn markdown(
     );
     md.push_str(
         "| round | run | adapter | config | requests | requests/s | vs ceiling (round) | p50 \
-         | p99 | server CPU/request |\n",
+         | p99 | server CPU/request | server instructions/request |\n",
     );
-    md.push_str("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
+    md.push_str("|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut ordered: Vec<&Run> = runs.iter().collect();
     ordered.sort_by_key(|r| (r.server, r.mode, r.round));
     for run in ordered {
@@ -1233,7 +1546,7 @@ fn markdown(
             .map_or(f64::NAN, |c| c.sample.rps);
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             run.round,
             run.slot,
             SERVERS[run.server].adapter,
@@ -1243,7 +1556,8 @@ fn markdown(
             format_ratio(run.sample.rps / ceiling),
             format_latency(run.sample.p50_us),
             format_latency(run.sample.p99_us),
-            format_cpu(run.sample.cpu_us)
+            format_cpu(run.sample.cpu_us),
+            format_instructions(run.sample.instructions)
         );
     }
     md.push_str("\n## Machine\n\n");
@@ -1262,6 +1576,17 @@ fn markdown(
         }
     }
     let _ = writeln!(md, "- load generator: {}", machine.wrk);
+    match &machine.perf {
+        Ok(version) => {
+            let _ = writeln!(
+                md,
+                "- instruction counter: {version} (`perf stat -e {PERF_EVENT}`)"
+            );
+        }
+        Err(why) => {
+            let _ = writeln!(md, "- instruction counter: none ({why})");
+        }
+    }
     let _ = writeln!(md, "- date: {}", machine.date);
     md.push_str(
         "\n## Commands\n\nRun from the workspace root, in this order. `&` marks a server started \
@@ -1444,6 +1769,7 @@ mod tests {
             p50_us: 1000.0,
             p99_us: 2000.0,
             cpu_us: 50.0,
+            instructions: 200_000.0,
         };
         // axum: ceiling 1000, cached 960, uncached 900; actix-web: ceiling 2000, 1800, 1000.
         let figures = [[1000.0, 960.0, 900.0], [2000.0, 1800.0, 1000.0]];
@@ -1510,6 +1836,7 @@ mod tests {
                         p50_us: 1.0,
                         p99_us: 2.0,
                         cpu_us: 1e6 / rps,
+                        instructions: 2e8 / rps,
                     },
                 });
             }
@@ -1517,8 +1844,168 @@ mod tests {
         let rows = summarize(&runs, &[0]);
         assert_eq!(format_ratio(rows[1].ratio), "90.0%");
         assert_eq!(format_ratio(rows[1].cpu_ratio), "111.1%");
+        assert_eq!(
+            format_instructions_ratio(rows[1].instructions_ratio),
+            "111.1%"
+        );
+        assert_eq!(format_instructions(rows[0].instructions), "100.0k");
         assert!((rows[1].ceiling_rps - 2000.0).abs() < 1e-9);
         assert!((rows[1].rps - 1000.0).abs() < 1e-9);
+    }
+
+    /// Runs of server 0 over `rounds` rounds, each mode's samples from `sample(round, mode)`.
+    fn runs_of(rounds: u32, sample: impl Fn(u32, usize) -> Sample) -> Vec<Run> {
+        let mut runs = Vec::new();
+        for round in 1..=rounds {
+            for mode in 0..MODES.len() {
+                runs.push(Run {
+                    server: 0,
+                    mode,
+                    round,
+                    slot: mode + 1,
+                    sample: sample(round, mode),
+                });
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn unknown_cpu_and_instructions_stay_unknown() {
+        // No perf and no /proc: every run's CPU time and instruction count is NaN.
+        let runs = runs_of(3, |_, mode| Sample {
+            requests: 1000,
+            rps: 1000.0 - mode as f64 * 50.0,
+            p50_us: 1.0,
+            p99_us: 2.0,
+            cpu_us: f64::NAN,
+            instructions: f64::NAN,
+        });
+        let rows = summarize(&runs, &[0]);
+        for row in &rows {
+            assert!(row.cpu_us.is_nan() && row.cpu_ratio.is_nan());
+            assert!(row.instructions.is_nan() && row.instructions_ratio.is_nan());
+            assert_eq!(format_instructions(row.instructions), "-");
+            assert_eq!(format_instructions_ratio(row.instructions_ratio), "-");
+            assert_eq!(format_cpu(row.cpu_us), "n/a");
+        }
+        assert_eq!(format_ratio(rows[1].ratio), "95.0%");
+        let options = Options::default();
+        let table = text_table(&rows, &options);
+        assert!(table.contains("instr/req"));
+        assert!(
+            table
+                .lines()
+                .nth(3)
+                .is_some_and(|l| l.trim_end().ends_with("-          -"))
+        );
+    }
+
+    #[test]
+    fn a_failed_count_drops_only_its_own_rounds() {
+        // perf failed in round 2 for the cached server and in round 3 for the ceiling: the
+        // medians and the per-round ratios use the rounds that have both figures.
+        let runs = runs_of(4, |round, mode| {
+            let per_mode = [200_000.0, 214_000.0, 260_000.0][mode];
+            let lost = (round == 2 && mode == 1) || (round == 3 && mode == 0);
+            Sample {
+                requests: 1000,
+                rps: 1000.0,
+                p50_us: 1.0,
+                p99_us: 2.0,
+                cpu_us: 50.0,
+                instructions: if lost {
+                    f64::NAN
+                } else {
+                    per_mode * (1.0 + f64::from(round) / 1000.0)
+                },
+            }
+        });
+        let rows = summarize(&runs, &[0]);
+        assert_eq!(format_instructions(rows[0].instructions), "200.4k");
+        assert_eq!(format_instructions(rows[1].instructions), "214.6k");
+        // Cached vs ceiling is 107.0% in rounds 1 and 4 (2 lost its cached count, 3 its
+        // ceiling); uncached 130.0% in rounds 1, 2 and 4.
+        assert_eq!(
+            format_instructions_ratio(rows[0].instructions_ratio),
+            "100.0%"
+        );
+        assert_eq!(
+            format_instructions_ratio(rows[1].instructions_ratio),
+            "107.0%"
+        );
+        assert_eq!(
+            format_instructions_ratio(rows[2].instructions_ratio),
+            "130.0%"
+        );
+        assert!((median(vec![f64::NAN, 1.0, -f64::NAN, 3.0]) - 2.0).abs() < 1e-12);
+        assert!(median(vec![f64::NAN]).is_nan());
+    }
+
+    #[test]
+    fn parses_perf_csv() {
+        // `perf stat -x, -e instructions:u` on stderr.
+        let counted = "187112628,,instructions:u,13339270,100.00,,\n";
+        assert_eq!(parse_perf_count(counted), PerfCount::Counted(187_112_628.0));
+        // Lines perf may print around it, and the count itself, are found among others.
+        let noisy = "# started on Mon\n\n214000000,,instructions:u,1000,100.00,,\n\
+                     Some warning, with, commas\n";
+        assert_eq!(parse_perf_count(noisy), PerfCount::Counted(214_000_000.0));
+        // A hybrid CPU: one line per core type, the uncounted one ignored.
+        let hybrid = "1000,,cpu_core/instructions/u,10,100.00,,\n\
+                      <not counted>,,cpu_atom/instructions/u,0,0.00,,\n\
+                      500,,cpu_atom/instructions/u,10,100.00,,\n";
+        assert_eq!(parse_perf_count(hybrid), PerfCount::Counted(1500.0));
+        assert_eq!(
+            parse_perf_count("<not supported>,,instructions:u,0,100.00,,\n"),
+            PerfCount::NotSupported
+        );
+        assert_eq!(
+            parse_perf_count("<not counted>,,instructions:u,0,100.00,,\n"),
+            PerfCount::NotCounted
+        );
+        for garbage in [
+            "",
+            "garbage",
+            "Error:\nAccess to performance monitoring and observability operations is limited.",
+            "12x,,instructions:u,1,100.00,,",
+            "-5,,instructions:u,1,100.00,,",
+            "1000,,cycles:u,1,100.00,,",
+        ] {
+            assert_eq!(parse_perf_count(garbage), PerfCount::Missing, "{garbage:?}");
+        }
+    }
+
+    #[test]
+    fn explains_why_perf_cannot_count() {
+        let why = |count, stderr, paranoid| perf_unavailable(count, stderr, paranoid);
+        assert!(why(PerfCount::NotSupported, "", Some(2)).contains("not supported"));
+        assert!(why(PerfCount::NotCounted, "", Some(2)).contains("not counted"));
+        let denied = "Error:\nAccess to performance monitoring and observability operations is \
+                      limited.\nConsider adjusting /proc/sys/kernel/perf_event_paranoid setting";
+        assert!(
+            why(PerfCount::Missing, denied, Some(3))
+                .starts_with("permission: kernel.perf_event_paranoid is 3")
+        );
+        assert!(why(PerfCount::Missing, "", Some(4)).starts_with("permission"));
+        assert_eq!(
+            why(
+                PerfCount::Missing,
+                "\nWARNING: perf not found for kernel 6.1\n",
+                Some(2)
+            ),
+            "`perf stat -e instructions:u` failed: WARNING: perf not found for kernel 6.1"
+        );
+    }
+
+    #[test]
+    fn formats_instructions() {
+        assert_eq!(format_instructions(214_049.0), "214.0k");
+        assert_eq!(format_instructions(199_300.0), "199.3k");
+        assert_eq!(format_instructions(1_234_567.0), "1.23M");
+        assert_eq!(format_instructions(f64::NAN), "-");
+        assert_eq!(format_instructions_ratio(1.0738), "107.4%");
+        assert_eq!(format_instructions_ratio(f64::INFINITY), "-");
     }
 
     #[test]
@@ -1528,6 +2015,8 @@ mod tests {
         let sample = parse_wrk(ok);
         assert_eq!(sample.as_ref().map(|s| s.requests), Ok(1000));
         assert!(sample.is_ok_and(|s| (s.rps - 500.0).abs() < 1e-9 && s.p99_us > s.p50_us));
+        // wrk knows nothing of the server: its CPU time and instructions are filled in later.
+        assert!(parse_wrk(ok).is_ok_and(|s| s.cpu_us.is_nan() && s.instructions.is_nan()));
         assert!(parse_wrk(&ok.replace("status=0", "status=3")).is_err());
         assert!(parse_wrk("no summary").is_err());
     }
