@@ -330,123 +330,134 @@ impl<'a> KnownClaims<'a> {
     }
 }
 
-/// The claims [`KnownClaims`] names, read straight from a payload's JSON text in one pass:
-/// the values of the other claims are checked for syntax and skipped, and no map is built.
-/// Reads exactly what [`KnownClaims::read`] finds in the payload's map: a payload that is not a
-/// JSON object is refused, and of a repeated claim the last one counts, as in a map.
-#[derive(Debug, Default)]
-pub(crate) struct PayloadClaims {
-    values: [Option<Value>; KNOWN_CLAIMS.len()],
-}
+/// Reading the known claims straight from a payload's JSON text (the HMAC validator's path).
+#[cfg(any(feature = "hmac", test))]
+mod payload {
+    use serde_json::Value;
 
-/// The claims of [`KnownClaims`], in the order of [`PayloadClaims::known`].
-const KNOWN_CLAIMS: [&str; 14] = [
-    "exp",
-    "nbf",
-    "iat",
-    "aud",
-    "iss",
-    "sub",
-    "scope",
-    "scp",
-    "email",
-    "preferred_username",
-    "client_id",
-    "azp",
-    "groups",
-    "roles",
-];
+    use super::KnownClaims;
 
-impl PayloadClaims {
-    /// The claims found, as [`KnownClaims::read`] gives them.
-    pub(crate) fn known(&self) -> KnownClaims<'_> {
-        let [
-            exp,
-            nbf,
-            iat,
-            aud,
-            iss,
-            sub,
-            scope,
-            scp,
-            email,
-            preferred_username,
-            client_id,
-            azp,
-            groups,
-            roles,
-        ] = self.values.each_ref().map(Option::as_ref);
-        KnownClaims {
-            exp,
-            nbf,
-            iat,
-            aud,
-            iss,
-            sub,
-            scope,
-            scp,
-            email,
-            preferred_username,
-            client_id,
-            azp,
-            groups,
-            roles,
-        }
+    /// The claims [`KnownClaims`] names, read straight from a payload's JSON text in one pass:
+    /// the values of the other claims are checked for syntax and skipped, and no map is built.
+    /// Reads exactly what [`KnownClaims::read`] finds in the payload's map: a payload that is not a
+    /// JSON object is refused, and of a repeated claim the last one counts, as in a map.
+    #[derive(Debug, Default)]
+    pub(crate) struct PayloadClaims {
+        values: [Option<Value>; KNOWN_CLAIMS.len()],
     }
-}
 
-impl<'de> serde::Deserialize<'de> for PayloadClaims {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(PayloadVisitor)
-    }
-}
+    /// The claims of [`KnownClaims`], in the order of [`PayloadClaims::known`].
+    const KNOWN_CLAIMS: [&str; 14] = [
+        "exp",
+        "nbf",
+        "iat",
+        "aud",
+        "iss",
+        "sub",
+        "scope",
+        "scp",
+        "email",
+        "preferred_username",
+        "client_id",
+        "azp",
+        "groups",
+        "roles",
+    ];
 
-/// A claim name, compared where it lies (no `String` per name); escaped names arrive decoded.
-struct ClaimName(Option<usize>);
-
-impl<'de> serde::Deserialize<'de> for ClaimName {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameVisitor;
-        impl serde::de::Visitor<'_> for NameVisitor {
-            type Value = ClaimName;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a claim name")
-            }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ClaimName, E> {
-                Ok(ClaimName(
-                    KNOWN_CLAIMS.iter().position(|known| *known == name),
-                ))
+    impl PayloadClaims {
+        /// The claims found, as [`KnownClaims::read`] gives them.
+        pub(crate) fn known(&self) -> KnownClaims<'_> {
+            let [
+                exp,
+                nbf,
+                iat,
+                aud,
+                iss,
+                sub,
+                scope,
+                scp,
+                email,
+                preferred_username,
+                client_id,
+                azp,
+                groups,
+                roles,
+            ] = self.values.each_ref().map(Option::as_ref);
+            KnownClaims {
+                exp,
+                nbf,
+                iat,
+                aud,
+                iss,
+                sub,
+                scope,
+                scp,
+                email,
+                preferred_username,
+                client_id,
+                azp,
+                groups,
+                roles,
             }
         }
-        deserializer.deserialize_str(NameVisitor)
-    }
-}
-
-struct PayloadVisitor;
-
-impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
-    type Value = PayloadClaims;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON object of claims")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> Result<PayloadClaims, A::Error> {
-        let mut claims = PayloadClaims::default();
-        while let Some(ClaimName(known)) = map.next_key()? {
-            match known {
-                Some(index) => claims.values[index] = Some(map.next_value()?),
-                None => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
+    impl<'de> serde::Deserialize<'de> for PayloadClaims {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_map(PayloadVisitor)
+        }
+    }
+
+    /// A claim name, compared where it lies (no `String` per name); escaped names arrive decoded.
+    struct ClaimName(Option<usize>);
+
+    impl<'de> serde::Deserialize<'de> for ClaimName {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct NameVisitor;
+            impl serde::de::Visitor<'_> for NameVisitor {
+                type Value = ClaimName;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a claim name")
+                }
+                fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ClaimName, E> {
+                    Ok(ClaimName(
+                        KNOWN_CLAIMS.iter().position(|known| *known == name),
+                    ))
                 }
             }
+            deserializer.deserialize_str(NameVisitor)
         }
-        Ok(claims)
+    }
+
+    struct PayloadVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for PayloadVisitor {
+        type Value = PayloadClaims;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object of claims")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<PayloadClaims, A::Error> {
+            let mut claims = PayloadClaims::default();
+            while let Some(ClaimName(known)) = map.next_key()? {
+                match known {
+                    Some(index) => claims.values[index] = Some(map.next_value()?),
+                    None => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(claims)
+        }
     }
 }
+
+#[cfg(any(feature = "hmac", test))]
+pub(crate) use payload::PayloadClaims;
 
 /// [`mcp_auth_core::principal_from_claims`], through [`KnownClaims`]: the same principal, with
 /// fewer string comparisons.

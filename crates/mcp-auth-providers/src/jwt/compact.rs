@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+#[cfg(feature = "hmac")]
 use std::sync::OnceLock;
 
 use base64::Engine as _;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+#[cfg(feature = "hmac")]
 use super::claims::PayloadClaims;
 
 /// Largest decoded header kept on the stack; longer ones (certificate chains) go to the heap.
@@ -35,8 +37,6 @@ const PAYLOAD_ON_STACK: usize = 2048;
 #[derive(Debug)]
 pub struct CompactJws<'a> {
     signing_input: &'a str,
-    /// The length of the header's base64url text, which starts `signing_input`.
-    header_len: usize,
     signature: &'a str,
     payload: &'a str,
     alg: Algorithm,
@@ -57,23 +57,25 @@ impl<'a> CompactJws<'a> {
     /// - [`InvalidTokenReason::CriticalHeader`] when `crit` is present: no extension is
     ///   understood, so RFC 7515 section 4.1.11 says the JWS is invalid.
     pub fn parse(token: &'a str, max_len: usize) -> Result<Self, InvalidTokenReason> {
-        Self::parse_with(token, max_len, None)
+        Self::parse_with(token, max_len, |_| None)
     }
 
     /// [`CompactJws::parse`], taking the header from `memo` when it holds this header's text:
     /// the same result, without reading the header again.
+    #[cfg(feature = "hmac")]
     pub(crate) fn parse_remembered(
         token: &'a str,
         max_len: usize,
         memo: &HeaderMemo,
     ) -> Result<Self, InvalidTokenReason> {
-        Self::parse_with(token, max_len, Some(memo))
+        Self::parse_with(token, max_len, |header| memo.get(header))
     }
 
+    /// Parses `token`, taking its header's fields from `remembered` when it knows them.
     fn parse_with(
         token: &'a str,
         max_len: usize,
-        memo: Option<&HeaderMemo>,
+        remembered: impl FnOnce(&str) -> Option<Header>,
     ) -> Result<Self, InvalidTokenReason> {
         if token.len() > max_len {
             return Err(InvalidTokenReason::TooLong);
@@ -87,7 +89,7 @@ impl<'a> CompactJws<'a> {
         if header.is_empty() || payload.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
-        let header_fields = match memo.and_then(|memo| memo.get(header)) {
+        let header_fields = match remembered(header) {
             Some(known) => known,
             None => read_header(header)?,
         };
@@ -97,7 +99,6 @@ impl<'a> CompactJws<'a> {
         let signing_input = &token[..header.len() + 1 + payload.len()];
         Ok(Self {
             signing_input,
-            header_len: header.len(),
             signature,
             payload,
             alg: header_fields.alg,
@@ -143,6 +144,7 @@ impl<'a> CompactJws<'a> {
     }
 }
 
+#[cfg(feature = "hmac")]
 impl CompactJws<'_> {
     /// Decodes the payload and reads the claims the engine checks and maps
     /// ([`PayloadClaims`]), returning them with the payload's JSON text (for
@@ -178,11 +180,13 @@ fn read_header(header: &str) -> Result<Header, InvalidTokenReason> {
 /// so nobody without a key can fill the slots; the first [`HeaderMemo::SLOTS`] are kept for
 /// the validator's lifetime, others are read each time as before. A header's fields depend on
 /// its text alone, so a remembered header reads exactly as a fresh one.
+#[cfg(feature = "hmac")]
 #[derive(Debug, Default)]
 pub(crate) struct HeaderMemo {
     slots: [OnceLock<(Box<str>, Header)>; HeaderMemo::SLOTS],
 }
 
+#[cfg(feature = "hmac")]
 impl HeaderMemo {
     /// How many distinct headers are remembered.
     const SLOTS: usize = 4;
@@ -197,7 +201,10 @@ impl HeaderMemo {
 
     /// Remembers the header of `jws`, whose signature has verified, if a slot is free.
     pub(crate) fn remember(&self, jws: &CompactJws<'_>) {
-        let header = &jws.signing_input[..jws.header_len];
+        // The signing input starts with the header's text, up to the first dot.
+        let Some((header, _)) = jws.signing_input.split_once('.') else {
+            return;
+        };
         if self.get(header).is_some() {
             return;
         }
