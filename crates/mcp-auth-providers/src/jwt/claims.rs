@@ -210,6 +210,24 @@ fn numeric_date(
     }
 }
 
+/// The claims of [`KnownClaims`], in the order of [`KnownClaims::from_slots`].
+const KNOWN_CLAIMS: [&str; 14] = [
+    "exp",
+    "nbf",
+    "iat",
+    "aud",
+    "iss",
+    "sub",
+    "scope",
+    "scp",
+    "email",
+    "preferred_username",
+    "client_id",
+    "azp",
+    "groups",
+    "roles",
+];
+
 /// The claims the engine reads, found in one pass over the payload. Looking each one up in the
 /// map scans it again every time, and those scans were most of a validation's string
 /// comparisons; a map's keys are unique, so one pass finds exactly what the lookups would.
@@ -234,28 +252,49 @@ pub(crate) struct KnownClaims<'a> {
 impl<'a> KnownClaims<'a> {
     /// Finds the known claims of `claims`.
     pub(crate) fn read(claims: &'a Map<String, Value>) -> Self {
-        let mut known = Self::default();
+        let mut slots = [None; KNOWN_CLAIMS.len()];
         for (name, value) in claims {
-            let slot = match name.as_str() {
-                "exp" => &mut known.exp,
-                "nbf" => &mut known.nbf,
-                "iat" => &mut known.iat,
-                "aud" => &mut known.aud,
-                "iss" => &mut known.iss,
-                "sub" => &mut known.sub,
-                "scope" => &mut known.scope,
-                "scp" => &mut known.scp,
-                "email" => &mut known.email,
-                "preferred_username" => &mut known.preferred_username,
-                "client_id" => &mut known.client_id,
-                "azp" => &mut known.azp,
-                "groups" => &mut known.groups,
-                "roles" => &mut known.roles,
-                _ => continue,
-            };
-            *slot = Some(value);
+            if let Some(slot) = KNOWN_CLAIMS.iter().position(|known| known == name) {
+                slots[slot] = Some(value);
+            }
         }
-        known
+        Self::from_slots(slots)
+    }
+
+    /// The claims of `slots`, one for each name of [`KNOWN_CLAIMS`], in its order.
+    pub(crate) fn from_slots(slots: [Option<&'a Value>; KNOWN_CLAIMS.len()]) -> Self {
+        let [
+            exp,
+            nbf,
+            iat,
+            aud,
+            iss,
+            sub,
+            scope,
+            scp,
+            email,
+            preferred_username,
+            client_id,
+            azp,
+            groups,
+            roles,
+        ] = slots;
+        Self {
+            exp,
+            nbf,
+            iat,
+            aud,
+            iss,
+            sub,
+            scope,
+            scp,
+            email,
+            preferred_username,
+            client_id,
+            azp,
+            groups,
+            roles,
+        }
     }
 
     /// The principal these claims describe, without its raw claims: the mapping of
@@ -335,7 +374,7 @@ impl<'a> KnownClaims<'a> {
 mod payload {
     use serde_json::Value;
 
-    use super::KnownClaims;
+    use super::{KNOWN_CLAIMS, KnownClaims};
 
     /// The claims [`KnownClaims`] names, read straight from a payload's JSON text in one pass:
     /// the values of the other claims are checked for syntax and skipped, and no map is built.
@@ -346,59 +385,10 @@ mod payload {
         values: [Option<Value>; KNOWN_CLAIMS.len()],
     }
 
-    /// The claims of [`KnownClaims`], in the order of [`PayloadClaims::known`].
-    const KNOWN_CLAIMS: [&str; 14] = [
-        "exp",
-        "nbf",
-        "iat",
-        "aud",
-        "iss",
-        "sub",
-        "scope",
-        "scp",
-        "email",
-        "preferred_username",
-        "client_id",
-        "azp",
-        "groups",
-        "roles",
-    ];
-
     impl PayloadClaims {
         /// The claims found, as [`KnownClaims::read`] gives them.
         pub(crate) fn known(&self) -> KnownClaims<'_> {
-            let [
-                exp,
-                nbf,
-                iat,
-                aud,
-                iss,
-                sub,
-                scope,
-                scp,
-                email,
-                preferred_username,
-                client_id,
-                azp,
-                groups,
-                roles,
-            ] = self.values.each_ref().map(Option::as_ref);
-            KnownClaims {
-                exp,
-                nbf,
-                iat,
-                aud,
-                iss,
-                sub,
-                scope,
-                scp,
-                email,
-                preferred_username,
-                client_id,
-                azp,
-                groups,
-                roles,
-            }
+            KnownClaims::from_slots(self.values.each_ref().map(Option::as_ref))
         }
     }
 
