@@ -23,6 +23,7 @@
 //! # });
 //! ```
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -79,6 +80,8 @@ struct Entry {
     principal: Principal,
     epoch: u64,
     lifetime: Duration,
+    /// When moka's timer started: the entry is gone at `created + lifetime`.
+    created: Instant,
 }
 
 struct EntryLifetime;
@@ -100,6 +103,11 @@ pub struct CachedValidator<V> {
     cache: Cache<[u8; 32], Entry>,
     ttl: Duration,
     clock: SharedClock,
+    /// Tells this cache's entries apart in the per-thread front ([`recent`]).
+    id: u64,
+    /// Bumped by [`CachedValidator::invalidate_all`]: front entries of an older generation are
+    /// void.
+    generation: AtomicU64,
 }
 
 impl<V: std::fmt::Debug> std::fmt::Debug for CachedValidator<V> {
@@ -124,6 +132,8 @@ impl<V: TokenValidator> CachedValidator<V> {
             cache,
             ttl: config.ttl,
             clock: config.clock,
+            id: recent::new_cache_id(),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -134,6 +144,7 @@ impl<V: TokenValidator> CachedValidator<V> {
 
     /// Drops every cached entry (e.g. after a key was revoked).
     pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.cache.invalidate_all();
     }
 
@@ -155,18 +166,33 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
         let now = self.clock.unix_now();
         // Read before validating: if the epoch moves meanwhile, the entry is already void.
         let epoch = self.inner.cache_epoch();
-        // moka's synchronous cache: a lookup never waits, and unlike the async one it costs no
-        // future per call (this runs on every request).
-        if let Some(entry) = self.cache.get(&key) {
+        let generation = self.generation.load(Ordering::Acquire);
+        let usable = |entry: &Entry| {
             // Recheck exp on every hit: moka's timer and our clock may disagree, and an expired
             // token must never pass. An entry from another epoch (a key was withdrawn since) is
             // validated afresh.
-            if entry.epoch == epoch
+            entry.epoch == epoch
                 && entry
                     .principal
                     .expires_at_unix()
                     .is_some_and(|exp| exp > now)
-            {
+        };
+        let slot = recent::Slot {
+            cache: self.id,
+            generation,
+            key,
+        };
+        if let Some(entry) = recent::get(&slot)
+            && usable(&entry)
+            && entry.created.elapsed() < entry.lifetime
+        {
+            return Ok(entry.principal);
+        }
+        // moka's synchronous cache: a lookup never waits, and unlike the async one it costs no
+        // future per call (this runs on every request).
+        if let Some(entry) = self.cache.get(&key) {
+            if usable(&entry) {
+                recent::put(slot, entry.clone());
                 return Ok(entry.principal);
             }
             self.cache.invalidate(&key);
@@ -181,7 +207,11 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
                     principal: principal.clone(),
                     epoch,
                     lifetime,
+                    created: Instant::now(),
                 };
+                if self.generation.load(Ordering::Acquire) == generation {
+                    recent::put(slot, entry.clone());
+                }
                 self.cache.insert(key, entry);
             }
         }
@@ -190,6 +220,82 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
 
     fn cache_epoch(&self) -> u64 {
         self.inner.cache_epoch()
+    }
+}
+
+/// The last few entries each thread used, in front of the shared cache.
+///
+/// A server thread mostly sees the same few tokens again (one per connected client), and a hit
+/// here costs a few comparisons where the shared cache (hash, concurrent map, access
+/// bookkeeping) costs about ten times more. An entry here is a copy of a shared-cache entry,
+/// checked exactly as one (epoch, `exp`, its lifetime), tagged with the cache it came from and
+/// that cache's generation, so [`CachedValidator::invalidate_all`] voids it at once. It holds
+/// no token, only the digest. Each thread keeps [`SLOTS`] entries at most.
+mod recent {
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use super::Entry;
+
+    /// Entries kept per thread.
+    pub(super) const SLOTS: usize = 4;
+
+    /// Where an entry belongs: which cache, which of its generations, which token digest.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Slot {
+        pub(super) cache: u64,
+        pub(super) generation: u64,
+        pub(super) key: [u8; 32],
+    }
+
+    #[derive(Default)]
+    struct Recent {
+        entries: [Option<(Slot, Entry)>; SLOTS],
+        /// The next entry to replace: the oldest.
+        next: usize,
+    }
+
+    thread_local! {
+        static RECENT: RefCell<Recent> = RefCell::new(Recent::default());
+    }
+
+    /// A new cache's id, never reused in this process.
+    pub(super) fn new_cache_id() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The entry for `slot`, if this thread kept one.
+    pub(super) fn get(slot: &Slot) -> Option<Entry> {
+        RECENT.with(|recent| {
+            recent
+                .borrow()
+                .entries
+                .iter()
+                .flatten()
+                .find(|(kept, _)| kept == slot)
+                .map(|(_, entry)| entry.clone())
+        })
+    }
+
+    /// Keeps `entry` for `slot`, in place of the same slot's or the oldest one.
+    pub(super) fn put(slot: Slot, entry: Entry) {
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let at = match recent
+                .entries
+                .iter()
+                .position(|kept| kept.as_ref().is_some_and(|(kept, _)| *kept == slot))
+            {
+                Some(same) => same,
+                None => {
+                    let oldest = recent.next;
+                    recent.next = (oldest + 1) % SLOTS;
+                    oldest
+                }
+            };
+            recent.entries[at] = Some((slot, entry));
+        });
     }
 }
 
@@ -301,5 +407,74 @@ mod tests {
         }
         cached.run_pending_tasks().await;
         assert!(cached.entry_count() <= 100, "{}", cached.entry_count());
+    }
+
+    #[tokio::test]
+    async fn invalidate_all_voids_every_copy() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cached = CachedValidator::new(Epoch(epoch, calls.clone()), CacheConfig::default());
+        let token = BearerToken::new("t");
+        cached.validate(&token).await.unwrap();
+        cached.validate(&token).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "served by this thread's copy"
+        );
+        cached.invalidate_all();
+        cached.validate(&token).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "the thread's copy went too"
+        );
+        cached.validate(&token).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_entry_lives_no_longer_than_the_ttl_in_either_cache() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cached = CachedValidator::new(
+            Epoch(epoch, calls.clone()),
+            CacheConfig::default().ttl(Duration::from_millis(50)),
+        );
+        let token = BearerToken::new("t");
+        cached.validate(&token).await.unwrap();
+        cached.validate(&token).await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        cached.validate(&token).await.unwrap();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "expired after its lifetime"
+        );
+    }
+
+    #[tokio::test]
+    async fn caches_on_one_thread_keep_their_entries_apart() {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let accepting = CachedValidator::new(Epoch(epoch, accepted), CacheConfig::default());
+        let refusing = CachedValidator::new(
+            validator_fn(|_t: BearerToken| async {
+                Err(AuthError::InvalidToken(InvalidTokenReason::BadSignature))
+            }),
+            CacheConfig::default(),
+        );
+        let token = BearerToken::new("t");
+        accepting.validate(&token).await.unwrap();
+        accepting.validate(&token).await.unwrap();
+        assert!(refusing.validate(&token).await.is_err());
+        // More tokens than the thread keeps: the oldest make way, answers stay right.
+        for n in 0..10 {
+            let other = BearerToken::new(format!("t{n}"));
+            accepting.validate(&other).await.unwrap();
+            assert!(refusing.validate(&other).await.is_err());
+        }
+        assert!(accepting.validate(&token).await.is_ok());
     }
 }
