@@ -1,12 +1,14 @@
 //! The whole authorization server driven through [`AuthorizationServer::handle`] only: routing,
-//! metadata, JWKS, registration, rate limits, in-process validation, and a complete
-//! authorization code flow with refresh.
+//! metadata, JWKS, registration, rate limits, in-process validation, a complete
+//! authorization code flow with refresh, and the answers to a failing store (`store_faults`).
 
 #![cfg(feature = "memory")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests")]
 
+mod failing_store;
 mod flow;
 mod refusals;
+mod store_faults;
 mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
