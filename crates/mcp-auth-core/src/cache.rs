@@ -5,6 +5,10 @@
 //! a cached token is never accepted after it expires (a fixed-TTL cache would accept it for up to
 //! the TTL). Capacity is bounded: memory stays flat under a flood of distinct tokens.
 //!
+//! The shared cache is moka's. In front of it each thread keeps copies of the last four entries
+//! it used (a thread mostly sees the same few tokens again), checked exactly as shared entries;
+//! [`CachedValidator::invalidate_all`] voids the copies too.
+//!
 //! # Example
 //!
 //! ```
