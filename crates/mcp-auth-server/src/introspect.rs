@@ -37,7 +37,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::http::{Request, Response, json, param};
 use crate::store::TokenHash;
 use crate::token::client_auth::authenticate_client;
-use crate::token::endpoint::{TokenDeps, read_form, server_error};
+use crate::token::endpoint::{TokenDeps, fault, read_form};
 
 /// An introspection response (RFC 7662 section 2.2).
 #[derive(Debug, Default, Serialize)]
@@ -84,7 +84,7 @@ pub async fn introspect_endpoint(req: &Request, deps: &TokenDeps<'_>, now: u64) 
     };
     let refresh = match deps.store.get_refresh(TokenHash::of(token)).await {
         Ok(refresh) => refresh,
-        Err(_) => return server_error().response(),
+        Err(e) => return fault("introspect: get_refresh", &e).response(),
     };
     let answer = match refresh {
         Some(entry) if entry.is_active(now) => {

@@ -31,7 +31,7 @@ use http::{Method, StatusCode};
 use crate::client::registration::{
     RegistrationError, RegistrationPolicy, RegistrationRequest, register,
 };
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, OAuthError, log_fault};
 use crate::http::{Request, Response, json};
 use crate::store::Store;
 
@@ -79,9 +79,14 @@ pub async fn register_endpoint(req: Request, deps: &RegisterDeps, now: u64) -> R
         .and_then(|request| register(request, &deps.policy, now));
     let (record, response) = match outcome {
         Ok(registered) => registered,
+        Err(err @ RegistrationError::RandomUnavailable) => {
+            log_fault("register: generate credentials", &err);
+            return error_response(err);
+        }
         Err(err) => return error_response(err),
     };
-    if deps.store.put_client(record).await.is_err() {
+    if let Err(e) = deps.store.put_client(record).await {
+        log_fault("register: put_client", &e);
         return OAuthError::new(ErrorCode::ServerError, "the client could not be stored")
             .response();
     }

@@ -29,7 +29,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::http::{Request, Response, no_store, param};
 use crate::store::TokenHash;
 use crate::token::client_auth::authenticate_client;
-use crate::token::endpoint::{TokenDeps, read_form, server_error};
+use crate::token::endpoint::{TokenDeps, fault, read_form};
 
 /// Handles a request to the revocation endpoint. Never fails: errors are answered as RFC 7009
 /// section 2.2.1 says.
@@ -48,13 +48,13 @@ pub async fn revoke_endpoint(req: &Request, deps: &TokenDeps<'_>) -> Response {
     let hash = TokenHash::of(token);
     let entry = match deps.store.get_refresh(hash).await {
         Ok(entry) => entry,
-        Err(_) => return server_error().response(),
+        Err(e) => return fault("revoke: get_refresh", &e).response(),
     };
     if let Some(entry) = entry
         && entry.record.client_id == client.client.client_id
-        && deps.store.revoke_refresh(hash).await.is_err()
+        && let Err(e) = deps.store.revoke_refresh(hash).await
     {
-        return server_error().response();
+        return fault("revoke: revoke_refresh", &e).response();
     }
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::OK;

@@ -131,7 +131,7 @@ use mcp_auth_core::Scopes;
 #[cfg(feature = "cimd")]
 use crate::client::cimd::{CimdError, CimdResolver};
 use crate::client::redirect;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, OAuthError, log_fault};
 use crate::http::{Request, Response, found, param, see_other};
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::store::{AuthorizationGrant, ClientRecord, Store, TokenHash};
@@ -320,14 +320,14 @@ async fn proceed(
                 return response;
             }
             Ok(_) => {}
-            Err(_) => return server_error_page(),
+            Err(e) => return fault_page("authorize: get_consent", &e),
         }
     }
     let mut set_cookie = None;
     if let Proceed::New = stored {
         match deps.sessions.insert_pending(pending.clone(), now) {
-            Some(id) => set_cookie = Some(id),
-            None => return server_error_page(),
+            Ok(id) => set_cookie = Some(id),
+            Err(e) => return fault_page("authorize: pending request id", &e),
         }
     }
     let mut response = match &login {
@@ -346,7 +346,7 @@ enum Rejection {
     Page(&'static str),
     /// After: a redirect to the client.
     Redirect(ErrorRedirect),
-    /// The store failed.
+    /// The store or the random source failed (and was logged).
     ServerError,
 }
 
@@ -581,7 +581,10 @@ async fn validate(req: &Request, deps: &AuthorizeDeps<'_>) -> Result<PendingRequ
             "A requested scope is not allowed for this client.",
         ));
     }
-    let csrf = random_token().ok_or(Rejection::ServerError)?;
+    let csrf = random_token().map_err(|e| {
+        log_fault("authorize: CSRF token", &e);
+        Rejection::ServerError
+    })?;
     Ok(PendingRequest {
         client_id: client.client_id,
         client_name: client.client_name,
@@ -622,7 +625,10 @@ async fn find_client(
     match deps.store.get_client(client_id).await {
         Ok(Some(client)) => Ok(client),
         Ok(None) => Err(Rejection::Page("The client is unknown.")),
-        Err(_) => Err(Rejection::ServerError),
+        Err(e) => {
+            log_fault("authorize: get_client", &e);
+            Err(Rejection::ServerError)
+        }
     }
 }
 
@@ -633,7 +639,8 @@ async fn issue_code(
     pending: &PendingRequest,
     subject: &str,
 ) -> Outcome {
-    let server_error = || {
+    let server_error = |operation, err: &dyn std::error::Error| {
+        log_fault(operation, err);
         Outcome::Error(ErrorRedirect {
             redirect_uri: pending.redirect_uri.clone(),
             state: pending.state.clone(),
@@ -643,8 +650,9 @@ async fn issue_code(
             ),
         })
     };
-    let Some(code) = random_token() else {
-        return server_error();
+    let code = match random_token() {
+        Ok(code) => code,
+        Err(e) => return server_error("authorize: random code", &e),
     };
     let grant = AuthorizationGrant {
         client_id: pending.client_id.clone(),
@@ -656,13 +664,8 @@ async fn issue_code(
         expires_at: now.saturating_add(deps.code_lifetime.as_secs()),
         issued_family: None,
     };
-    if deps
-        .store
-        .put_code(TokenHash::of(&code), grant)
-        .await
-        .is_err()
-    {
-        return server_error();
+    if let Err(e) = deps.store.put_code(TokenHash::of(&code), grant).await {
+        return server_error("authorize: put_code", &e);
     }
     Outcome::Code {
         redirect_uri: pending.redirect_uri.clone(),
@@ -716,8 +719,9 @@ async fn login(
         .await
     {
         Ok(user) => {
-            let Some(session) = deps.sessions.insert_login(user, now) else {
-                return server_error_page();
+            let session = match deps.sessions.insert_login(user, now) {
+                Ok(session) => session,
+                Err(e) => return fault_page("authorize: login session id", &e),
             };
             let mut response = see_other(deps.endpoint_path);
             pages::secure_headers(response.headers_mut(), None);
@@ -742,7 +746,7 @@ async fn login(
                 .max(1);
             pages::throttled(secs)
         }
-        Err(LoginError::Internal(_)) => server_error_page(),
+        Err(err @ LoginError::Internal(_)) => fault_page("authorize: check credentials", &err),
     }
 }
 
@@ -772,16 +776,15 @@ async fn decide(
     let outcome = if allow {
         let mut granted = match deps.store.get_consent(subject, &pending.client_id).await {
             Ok(granted) => granted.unwrap_or_default(),
-            Err(_) => return server_error_page(),
+            Err(e) => return fault_page("authorize: get_consent (consent form)", &e),
         };
         granted.extend(&pending.scopes);
-        if deps
+        if let Err(e) = deps
             .store
             .put_consent(subject, &pending.client_id, &granted)
             .await
-            .is_err()
         {
-            return server_error_page();
+            return fault_page("authorize: put_consent", &e);
         }
         issue_code(deps, now, &pending, subject).await
     } else {
@@ -810,6 +813,15 @@ fn expired_form_page() -> Response {
     )
 }
 
+/// Logs the internal fault `err` of `operation` (see
+/// [`SERVER_LOG_TARGET`](crate::error::SERVER_LOG_TARGET)) and answers the `500` page, without
+/// detail.
+fn fault_page(operation: &'static str, err: &dyn std::error::Error) -> Response {
+    log_fault(operation, err);
+    server_error_page()
+}
+
+/// The `500` page (the fault already logged).
 fn server_error_page() -> Response {
     pages::error(
         StatusCode::INTERNAL_SERVER_ERROR,

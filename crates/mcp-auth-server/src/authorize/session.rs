@@ -27,12 +27,12 @@ pub const SESSION_TTL: Duration = Duration::from_secs(600);
 /// How many pending requests, and how many login sessions, are kept at most: 10,000 each.
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
-/// A random 256-bit value in base64url without padding (43 characters), or `None` if the
-/// system's random source failed.
-pub(crate) fn random_token() -> Option<String> {
+/// A random 256-bit value in base64url without padding (43 characters), or the error of the
+/// system's random source.
+pub(crate) fn random_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(bytes))
+    getrandom::fill(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// An authorization request that passed validation and waits for the user to sign in and
@@ -222,14 +222,18 @@ impl AuthorizeSessions {
         now.saturating_add(self.ttl.as_secs())
     }
 
-    /// Stores a pending request under a fresh id, returned (`None` if no randomness).
-    pub(crate) fn insert_pending(&self, request: PendingRequest, now: u64) -> Option<String> {
+    /// Stores a pending request under a fresh id, returned (an error if no randomness).
+    pub(crate) fn insert_pending(
+        &self,
+        request: PendingRequest,
+        now: u64,
+    ) -> Result<String, getrandom::Error> {
         let id = random_token()?;
         let expires_at = self.expiry(now);
         self.lock()
             .pending
             .insert(id.clone(), request, expires_at, now, self.capacity);
-        Some(id)
+        Ok(id)
     }
 
     /// The live pending request `id`.
@@ -242,8 +246,12 @@ impl AuthorizeSessions {
         self.lock().pending.take(id, now)
     }
 
-    /// Starts a login session for `user` under a fresh id, returned (`None` if no randomness).
-    pub(crate) fn insert_login(&self, user: AuthenticatedUser, now: u64) -> Option<String> {
+    /// Starts a login session for `user` under a fresh id, returned (an error if no randomness).
+    pub(crate) fn insert_login(
+        &self,
+        user: AuthenticatedUser,
+        now: u64,
+    ) -> Result<String, getrandom::Error> {
         let id = random_token()?;
         let expires_at = self.expiry(now);
         self.lock().logins.insert(
@@ -253,7 +261,7 @@ impl AuthorizeSessions {
             now,
             self.capacity,
         );
-        Some(id)
+        Ok(id)
     }
 
     /// The live login session `id`.

@@ -47,7 +47,7 @@ use crate::client::registration::TokenEndpointAuthMethod;
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::{Request, Response, param};
 use crate::store::{ClientRecord, TokenHash};
-use crate::token::endpoint::{TokenDeps, server_error};
+use crate::token::endpoint::{TokenDeps, fault};
 
 /// The `WWW-Authenticate` challenge sent when Basic authentication failed.
 pub const BASIC_CHALLENGE: &str = "Basic realm=\"mcp-auth\"";
@@ -210,8 +210,8 @@ async fn find_client(
         .store
         .get_client(&presented.client_id)
         .await
-        .map_err(|_| ClientAuthError {
-            error: server_error(),
+        .map_err(|e| ClientAuthError {
+            error: fault("client authentication: get_client", &e),
             basic_attempted: false,
         })?;
     if stored.is_some() {

@@ -51,7 +51,7 @@ use serde::Serialize;
 
 #[cfg(feature = "cimd")]
 use crate::client::cimd::CimdResolver;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::{ErrorCode, OAuthError, log_fault};
 use crate::http::{Request, Response, form, json, param};
 use crate::pkce::CodeChallenge;
 use crate::store::{
@@ -213,6 +213,15 @@ pub(crate) fn server_error() -> OAuthError {
     OAuthError::new(ErrorCode::ServerError, "internal error")
 }
 
+/// Logs the internal fault `err` of `operation` (see [`SERVER_LOG_TARGET`]) and returns the
+/// [`server_error`] that answers it, without detail.
+///
+/// [`SERVER_LOG_TARGET`]: crate::error::SERVER_LOG_TARGET
+pub(crate) fn fault(operation: &'static str, err: &dyn std::error::Error) -> OAuthError {
+    log_fault(operation, err);
+    server_error()
+}
+
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
@@ -239,7 +248,7 @@ async fn authorization_code(
         .store
         .take_code(code_hash, now)
         .await
-        .map_err(|_| server_error())?
+        .map_err(|e| fault("token: take_code", &e))?
     {
         CodeRedemption::Fresh(grant) => grant,
         CodeRedemption::Replayed { family } => {
@@ -248,7 +257,7 @@ async fn authorization_code(
                 deps.store
                     .revoke_family(&family)
                     .await
-                    .map_err(|_| server_error())?;
+                    .map_err(|e| fault("token: revoke_family (replayed code)", &e))?;
             }
             return Err(invalid_grant(CODE_INVALID));
         }
@@ -292,7 +301,7 @@ async fn authorization_code(
         deps.store
             .set_code_family(code_hash, &family)
             .await
-            .map_err(|_| server_error())?;
+            .map_err(|e| fault("token: set_code_family", &e))?;
         let token = random_token(32)?;
         let family_expires_at = now.saturating_add(deps.refresh_family_lifetime.as_secs());
         let record = RefreshRecord {
@@ -309,7 +318,7 @@ async fn authorization_code(
         deps.store
             .put_refresh(TokenHash::of(&token), record)
             .await
-            .map_err(|_| server_error())?;
+            .map_err(|e| fault("token: put_refresh", &e))?;
         Some(token)
     } else {
         None
@@ -337,7 +346,7 @@ async fn refresh_token(
         .store
         .get_refresh(old)
         .await
-        .map_err(|_| server_error())?
+        .map_err(|e| fault("token: get_refresh", &e))?
         .ok_or_else(|| invalid_grant(REFRESH_INVALID))?;
     let record = entry.record;
     if record.client_id != client.client.client_id {
@@ -349,7 +358,7 @@ async fn refresh_token(
         deps.store
             .revoke_family(&record.family)
             .await
-            .map_err(|_| server_error())?;
+            .map_err(|e| fault("token: revoke_family (reused refresh token)", &e))?;
         return Err(invalid_grant(REFRESH_INVALID));
     }
     let scopes = match param(params, "scope") {
@@ -381,7 +390,7 @@ async fn refresh_token(
         .store
         .rotate_refresh(old, TokenHash::of(&token), next, now)
         .await
-        .map_err(|_| server_error())?;
+        .map_err(|e| fault("token: rotate_refresh", &e))?;
     match rotation {
         Rotation::Rotated(_) => {}
         Rotation::Reused { .. } | Rotation::Revoked | Rotation::Expired | Rotation::Unknown => {
@@ -485,7 +494,10 @@ fn respond(
     refresh_token: Option<String>,
     now: u64,
 ) -> Result<TokenResponse, OAuthError> {
-    let minted = deps.issuer.mint(claims, now).map_err(|_| server_error())?;
+    let minted = deps
+        .issuer
+        .mint(claims, now)
+        .map_err(|e| fault("token: sign access token", &e))?;
     Ok(TokenResponse {
         access_token: minted.token,
         token_type: "Bearer",
@@ -498,7 +510,7 @@ fn respond(
 /// `bytes` random bytes, base64url without padding.
 fn random_token(bytes: usize) -> Result<String, OAuthError> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|_| server_error())?;
+    getrandom::fill(&mut buf).map_err(|e| fault("token: random token", &e))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 

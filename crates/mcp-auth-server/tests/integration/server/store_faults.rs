@@ -12,10 +12,12 @@
 //! client and its redirect URI are verified and a code was to be issued, a redirect with
 //! `error=server_error` (RFC 6749 section 4.1.2.1).
 //!
-//! The server does not log these faults (the crate has no logging dependency), so there is no
-//! log to check.
+//! Each fault is also logged for the operator: one `ERROR` event with target
+//! [`SERVER_LOG_TARGET`] naming the failed operation and carrying the error's text, passwords
+//! masked (`faults_are_logged_for_the_operator`).
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::StatusCode;
@@ -23,6 +25,7 @@ use http::header::{
     ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA, RETRY_AFTER,
     SET_COOKIE, WWW_AUTHENTICATE,
 };
+use mcp_auth_server::error::SERVER_LOG_TARGET;
 use mcp_auth_server::http::Response;
 use mcp_auth_server::keys::KeyError;
 use mcp_auth_server::pkce::CodeChallenge;
@@ -294,6 +297,90 @@ async fn introspect(server: &Server, token: &str) -> Response {
             &[("authorization", &basic(SERVICE, SERVICE_SECRET))],
         )
         .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operator's log
+
+/// Runs `requests` on a current-thread runtime under a capturing `tracing` subscriber (scoped
+/// to this thread): their output and what the subscriber recorded.
+fn captured_log<T>(requests: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::TRACE)
+        .finish();
+    let output = tracing::subscriber::with_default(subscriber, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(requests)
+    });
+    let log = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    (output, log)
+}
+
+/// A failing code redemption and a failing registration, each answered `500` without detail,
+/// each logged once at `ERROR` with target [`SERVER_LOG_TARGET`]: the operation and the store
+/// error with its source (the backend's text), the password in it masked, and neither the code
+/// nor the client's secret.
+///
+/// (The only test running the server under a subscriber: `tracing` caches whether a call site
+/// is enabled process-wide, and the subscriber here is scoped to this test's thread.)
+#[test]
+fn faults_are_logged_for_the_operator() {
+    let (code, log) = captured_log(async {
+        let (server, store) = start().await;
+        let code = put_code(&store).await;
+        store.fail(&[Op::TakeCode, Op::PutClient]);
+        let response = redeem(&server, &code).await;
+        assert_server_error(&response, INTERNAL_ERROR, true);
+        let response = server
+            .post_json("/register", &json!({"redirect_uris": [REDIRECT]}))
+            .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_no_leak(&response);
+        assert_eq!(
+            store.take_calls(),
+            [Op::GetClient, Op::TakeCode, Op::PutClient]
+        );
+        code
+    });
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    let masked = BACKEND_DETAIL.replace("hunter2", "***");
+    for (line, operation) in lines
+        .iter()
+        .zip(["token: take_code", "register: put_client"])
+    {
+        assert!(line.contains(" ERROR "), "{line}");
+        assert!(line.contains(&format!(" {SERVER_LOG_TARGET}: ")), "{line}");
+        assert!(
+            line.contains(&format!("operation=\"{operation}\"")),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("error=the storage backend failed: {masked}")),
+            "{line}"
+        );
+        assert!(!line.contains("hunter2"), "{line}");
+        assert!(!line.contains(&code), "{line}");
+        assert!(!line.contains("client_secret"), "{line}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

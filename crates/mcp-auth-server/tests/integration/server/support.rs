@@ -112,6 +112,7 @@ impl Server {
     }
 
     /// A POST of `json`, sent as it is with `Content-Type: application/json`.
+    #[cfg(feature = "sqlite")]
     pub(crate) async fn post_json_text(&self, uri: &str, json: String) -> Response {
         let headers = [("content-type", "application/json")];
         self.call("POST", uri, &headers, Some(json)).await
