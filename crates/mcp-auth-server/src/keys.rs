@@ -574,7 +574,11 @@ impl SigningKeys {
     /// # Errors
     ///
     /// [`KeyError::Store`] if the store fails ([`StoreError::Conflict`] if the key is
-    /// already stored).
+    /// already stored). If storing the key fails, nothing changed. If it was stored but
+    /// retiring a previous key fails, the new key is active all the same, here as in the store
+    /// (every server loading the keys signs with the newest active key, and this one must
+    /// agree with them), and the previous keys not retired stay published without an end; the
+    /// error says so, and the next rotation retires them.
     pub async fn rotate_to(
         &self,
         store: &dyn Store,
@@ -587,11 +591,17 @@ impl SigningKeys {
         store.put_signing_key(key.to_record()).await?;
         let current = self.snapshot();
         let mut entries = Vec::with_capacity(current.entries.len() + 1);
+        let mut retired = Ok(());
         for entry in &current.entries {
             let mut entry = entry.clone();
-            if entry.not_after.is_none() {
-                store.retire_signing_key(entry.key.kid(), not_after).await?;
-                entry.not_after = Some(not_after);
+            if entry.not_after.is_none() && retired.is_ok() {
+                retired = store
+                    .retire_signing_key(entry.key.kid(), not_after)
+                    .await
+                    .map(drop);
+                if retired.is_ok() {
+                    entry.not_after = Some(not_after);
+                }
             }
             entries.push(entry);
         }
@@ -603,6 +613,7 @@ impl SigningKeys {
             entries,
             active: key.clone(),
         });
+        retired?;
         Ok(key)
     }
 

@@ -450,14 +450,16 @@ async fn metadata_and_jwks_do_not_touch_the_store() {
 }
 
 /// Key rotation (an operator call, not a request) with the store failing: the error is
-/// returned and this server keeps signing with, and publishing, the keys it had.
+/// returned. If the new key could not be stored, this server keeps signing with, and
+/// publishing, the keys it had.
 ///
-/// When the new key was stored but retiring the old one failed, the store is ahead of this
-/// server: it holds both keys, active. This server still signs with the old key until it
-/// reloads; a reload (or a restart, or another replica) adopts the store's state, where the
-/// newest key signs and both are published, so no token becomes unverifiable either way.
+/// If the new key was stored but retiring the old one failed, the store holds both keys,
+/// active, and every server loading them signs with the newest: so does this one at once
+/// (before, it kept the old key until a reload, and a retry within the same second could leave
+/// replicas disagreeing on the active key). Both stay published; the next rotation retires
+/// the earlier ones.
 #[tokio::test]
-async fn key_rotation_failure_keeps_the_active_key() {
+async fn key_rotation_failures_leave_one_consistent_active_key() {
     let (server, store) = start().await;
     let keys = server.server.signing_keys();
     let first = keys.active().kid().to_owned();
@@ -492,23 +494,46 @@ async fn key_rotation_failure_keeps_the_active_key() {
         store.take_calls(),
         [Op::PutSigningKey, Op::RetireSigningKey]
     );
-    assert_eq!(keys.active().kid(), first);
-    assert_eq!(body(&server.get("/jwks.json").await), jwks);
+    // The new key was stored: it signs here as it would on any server loading the keys, and
+    // both keys are published (the first without an end, its retirement having failed).
     let stored = store.inner().list_signing_keys().await.unwrap();
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|k| k.not_after.is_none()));
-
-    store.recover();
-    keys.reload(&*store, later).await.unwrap();
     let second = keys.active().kid().to_owned();
     assert_ne!(second, first);
     assert_eq!(second, stored[1].kid);
-    let published: Vec<String> = keys
-        .published(later)
-        .iter()
-        .map(|k| k.kid().to_owned())
-        .collect();
-    assert_eq!(published, [first, second]);
+    let published = |keys: &mcp_auth_server::keys::SigningKeys, at: u64| -> Vec<String> {
+        keys.published(at)
+            .iter()
+            .map(|k| k.kid().to_owned())
+            .collect()
+    };
+    assert_eq!(published(keys, later), [first.clone(), second.clone()]);
+
+    // A server loading the keys now agrees on the active one.
+    store.recover();
+    let reloaded = mcp_auth_server::keys::SigningKeys::load(
+        &*store,
+        mcp_auth_server::keys::SigningAlgorithm::Es256,
+        later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reloaded.active().kid(), second);
+    assert_eq!(published(&reloaded, later), [first.clone(), second.clone()]);
+
+    // The next rotation retires both earlier keys.
+    let third = keys
+        .rotate(&*store, Duration::from_secs(3600), later + 1)
+        .await
+        .unwrap();
+    let stored = store.inner().list_signing_keys().await.unwrap();
+    assert_eq!(
+        stored.iter().filter(|k| k.not_after.is_none()).count(),
+        1,
+        "only the newest is active"
+    );
+    assert_eq!(keys.active().kid(), third.kid());
 }
 
 // ---------------------------------------------------------------------------------------------
