@@ -48,7 +48,8 @@ use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
-    BodyBuffer, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
+    BodyBuffer, CalledTools, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict,
+    body_too_large,
 };
 use mcp_auth_core::metadata::ProtectedResource;
 use mcp_auth_core::{AuthError, Scopes, TokenValidator};
@@ -137,9 +138,16 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
+        // actix-web builds one service per worker thread. Each gets its own context, whose
+        // reference count (one atomic operation per request, to put it in the extensions) is
+        // then touched by that thread alone: a count shared by every worker would bounce its
+        // cache line between their cores on each request.
         ready(Ok(AuthMiddlewareService {
             service: Rc::new(service),
-            auth: self.clone(),
+            auth: Rc::new(Self {
+                guard: self.guard.clone(),
+                context: Arc::new(AuthContext::clone(&self.context)),
+            }),
         }))
     }
 }
@@ -147,7 +155,8 @@ where
 /// The service made by [`AuthMiddleware`].
 pub struct AuthMiddlewareService<S> {
     service: Rc<S>,
-    auth: AuthMiddleware,
+    /// Per worker: a request's reference to it is a plain (non-atomic) count.
+    auth: Rc<AuthMiddleware>,
 }
 
 impl<S> std::fmt::Debug for AuthMiddlewareService<S> {
@@ -170,7 +179,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         Box::pin(authorize(
-            self.auth.clone(),
+            Rc::clone(&self.auth),
             Rc::clone(&self.service),
             request,
         ))
@@ -192,7 +201,7 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Option<Bytes> {
 }
 
 async fn authorize<S, B>(
-    auth: AuthMiddleware,
+    auth: Rc<AuthMiddleware>,
     service: Rc<S>,
     mut request: ServiceRequest,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error>
@@ -216,29 +225,29 @@ where
         Err(refusal) => return Ok(answer(request, into_response(refusal))),
     };
 
-    // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement.
-    let tools = if guard.inspects_bodies() && request.method() == Method::POST {
-        let mut payload = request.take_payload();
-        let Some(body) = read_body(&mut payload, guard.body_limit()).await else {
-            return Ok(answer(request, into_response(body_too_large())));
-        };
-        match guard.check_tools(&admitted, &body) {
-            Ok(tools) => {
-                request.set_payload(Payload::from(body));
-                tools
-            }
-            Err(refusal) => return Ok(answer(request, into_response(refusal))),
-        }
-    } else {
-        Vec::new()
-    };
-
     let presented = request
         .headers()
         .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if guard.check_session(&admitted, presented.as_deref(), &tools) == SessionVerdict::Foreign {
+    // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement. The
+    // session is checked while the body is at hand: its audit event names the tools called,
+    // borrowed from the body.
+    let verdict = if guard.inspects_bodies() && request.method() == Method::POST {
+        let mut payload = request.take_payload();
+        let Some(body) = read_body(&mut payload, guard.body_limit()).await else {
+            return Ok(answer(request, into_response(body_too_large())));
+        };
+        let verdict = match guard.check_tools(&admitted, &body) {
+            Ok(tools) => guard.check_session(&admitted, presented.as_deref(), &tools),
+            Err(refusal) => return Ok(answer(request, into_response(refusal))),
+        };
+        request.set_payload(Payload::from(body));
+        verdict
+    } else {
+        guard.check_session(&admitted, presented.as_deref(), &CalledTools::none())
+    };
+    if verdict == SessionVerdict::Foreign {
         // The MCP server then answers exactly as for an unknown session, whatever the method.
         request
             .headers_mut()

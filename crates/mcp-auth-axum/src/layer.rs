@@ -42,7 +42,8 @@ use http::{HeaderName, HeaderValue, Method, Request};
 use http_body_util::BodyExt as _;
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
-    BodyBuffer, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict, body_too_large,
+    BodyBuffer, CalledTools, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict,
+    body_too_large,
 };
 use mcp_auth_core::metadata::ProtectedResource;
 use mcp_auth_core::{AuthError, Scopes, TokenValidator};
@@ -124,8 +125,10 @@ impl<S> Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireAuth {
             ready: None,
-            inner: Arc::new(inner),
-            layer: self.clone(),
+            shared: Arc::new(Shared {
+                inner,
+                layer: self.clone(),
+            }),
         }
     }
 }
@@ -138,11 +141,20 @@ impl<S> Layer<S> for AuthLayer {
 /// already clones the whole stack for every request, and the usual tower pattern (clone in
 /// `call`, keep the clone) would pay a second clone of the wrapped service (for an rmcp
 /// `StreamableHttpService`, its configuration) on every request.
+///
+/// Everything else sits behind one `Arc`, so that a clone (one per request) and the call's own
+/// reference each cost one atomic operation on a count all threads share, rather than one per
+/// field.
 pub struct RequireAuth<S> {
     /// The copy polled ready for the next call, if any.
     ready: Option<S>,
+    shared: Arc<Shared<S>>,
+}
+
+/// What every clone of a [`RequireAuth`] shares.
+struct Shared<S> {
     /// The service as the layer received it; only ever cloned.
-    inner: Arc<S>,
+    inner: S,
     layer: AuthLayer,
 }
 
@@ -152,8 +164,7 @@ impl<S> Clone for RequireAuth<S> {
         // wasted (axum's router clones, then polls the clone).
         Self {
             ready: None,
-            inner: Arc::clone(&self.inner),
-            layer: self.layer.clone(),
+            shared: Arc::clone(&self.shared),
         }
     }
 }
@@ -161,7 +172,7 @@ impl<S> Clone for RequireAuth<S> {
 impl<S> RequireAuth<S> {
     /// The wrapped service, as the layer received it.
     pub fn get_ref(&self) -> &S {
-        &self.inner
+        &self.shared.inner
     }
 }
 
@@ -173,7 +184,7 @@ impl<S> std::fmt::Debug for RequireAuth<S> {
 
 impl<S> Service<Request<Body>> for RequireAuth<S>
 where
-    S: Service<Request<Body>, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request<Body>, Error = Infallible> + Clone + Send + Sync + 'static,
     S::Response: IntoResponse,
     S::Future: Send + 'static,
 {
@@ -183,20 +194,23 @@ where
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.ready
-            .get_or_insert_with(|| S::clone(&self.inner))
+            .get_or_insert_with(|| S::clone(&self.shared.inner))
             .poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         // The copy polled ready goes with this call; the next call polls a new one. (Called
         // without `poll_ready`, against tower's contract: a fresh copy, unpolled.)
-        let inner = self.ready.take().unwrap_or_else(|| S::clone(&self.inner));
-        let layer = self.layer.clone();
-        Box::pin(async move { Ok(authorize(layer, inner, request).await) })
+        let inner = self
+            .ready
+            .take()
+            .unwrap_or_else(|| S::clone(&self.shared.inner));
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move { Ok(authorize(&shared.layer, inner, request).await) })
     }
 }
 
-async fn authorize<S>(layer: AuthLayer, mut inner: S, request: Request<Body>) -> Response
+async fn authorize<S>(layer: &AuthLayer, mut inner: S, request: Request<Body>) -> Response
 where
     S: Service<Request<Body>, Error = Infallible> + Send,
     S::Response: IntoResponse,
@@ -219,26 +233,29 @@ where
         Err(refusal) => return into_response(refusal),
     };
 
-    // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement.
-    let (mut request, tools) = if guard.inspects_bodies() && request.method() == Method::POST {
-        let (parts, body) = request.into_parts();
-        let Some(bytes) = read_body(body, guard.body_limit()).await else {
-            return into_response(body_too_large());
-        };
-        match guard.check_tools(&admitted, &bytes) {
-            Ok(tools) => (Request::from_parts(parts, Body::from(bytes)), tools),
-            Err(refusal) => return into_response(refusal),
-        }
-    } else {
-        (request, Vec::new())
-    };
-
     let presented = request
         .headers()
         .get(&SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    if guard.check_session(&admitted, presented.as_deref(), &tools) == SessionVerdict::Foreign {
+    // Tool scopes need the JSON-RPC body; read it only when some tool has a requirement. The
+    // session is checked while the body is at hand: its audit event names the tools called,
+    // borrowed from the body.
+    let (mut request, verdict) = if guard.inspects_bodies() && request.method() == Method::POST {
+        let (parts, body) = request.into_parts();
+        let Some(bytes) = read_body(body, guard.body_limit()).await else {
+            return into_response(body_too_large());
+        };
+        let verdict = match guard.check_tools(&admitted, &bytes) {
+            Ok(tools) => guard.check_session(&admitted, presented.as_deref(), &tools),
+            Err(refusal) => return into_response(refusal),
+        };
+        (Request::from_parts(parts, Body::from(bytes)), verdict)
+    } else {
+        let verdict = guard.check_session(&admitted, presented.as_deref(), &CalledTools::none());
+        (request, verdict)
+    };
+    if verdict == SessionVerdict::Foreign {
         // The MCP server then answers exactly as for an unknown session, whatever the method.
         request
             .headers_mut()

@@ -163,9 +163,18 @@ impl<V: TokenValidator> CachedValidator<V> {
     }
 }
 
-#[async_trait]
-impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
-    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+/// A token the cache could not answer for, and what storing its fresh principal needs: all
+/// read before validating, so an epoch or generation that moves meanwhile voids the entry.
+struct Miss {
+    key: [u8; 32],
+    now: u64,
+    epoch: u64,
+    slot: recent::Slot,
+}
+
+impl<V: TokenValidator> CachedValidator<V> {
+    /// The cached principal of `token`, or the [`Miss`] to store a fresh one with.
+    fn lookup(&self, token: &BearerToken) -> Result<Principal, Miss> {
         let key = token.digest();
         let now = self.clock.unix_now();
         // Read before validating: if the epoch moves meanwhile, the entry is already void.
@@ -201,25 +210,62 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
             }
             self.cache.invalidate(&key);
         }
-        let principal = self.inner.validate(token).await?;
+        Err(Miss {
+            key,
+            now,
+            epoch,
+            slot,
+        })
+    }
+
+    /// Caches `principal`, just validated after `miss`.
+    fn store(&self, miss: Miss, principal: &Principal) {
         // A principal without exp is not cached: its lifetime is unknown.
-        if let Some(exp) = principal.expires_at_unix() {
-            let remaining = Duration::from_secs(exp.saturating_sub(now));
-            let lifetime = remaining.min(self.ttl);
-            if !lifetime.is_zero() {
-                let entry = Entry {
-                    principal: principal.clone(),
-                    epoch,
-                    lifetime,
-                    created: Instant::now(),
-                };
-                if self.generation.load(Ordering::Acquire) == generation {
-                    recent::put(slot, entry.clone());
-                }
-                self.cache.insert(key, entry);
-            }
+        let Some(exp) = principal.expires_at_unix() else {
+            return;
+        };
+        let remaining = Duration::from_secs(exp.saturating_sub(miss.now));
+        let lifetime = remaining.min(self.ttl);
+        if lifetime.is_zero() {
+            return;
         }
+        let entry = Entry {
+            principal: principal.clone(),
+            epoch: miss.epoch,
+            lifetime,
+            created: Instant::now(),
+        };
+        if self.generation.load(Ordering::Acquire) == miss.slot.generation {
+            recent::put(miss.slot, entry.clone());
+        }
+        self.cache.insert(miss.key, entry);
+    }
+}
+
+#[async_trait]
+impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
+    async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
+        let miss = match self.lookup(token) {
+            Ok(principal) => return Ok(principal),
+            Err(miss) => miss,
+        };
+        let principal = self.inner.validate(token).await?;
+        self.store(miss, &principal);
         Ok(principal)
+    }
+
+    /// A hit answers at once; a miss does when the wrapped validator does.
+    fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+        let miss = match self.lookup(token) {
+            Ok(principal) => return Some(Ok(principal)),
+            Err(miss) => miss,
+        };
+        let principal = match self.inner.validate_now(token)? {
+            Ok(principal) => principal,
+            Err(err) => return Some(Err(err)),
+        };
+        self.store(miss, &principal);
+        Some(Ok(principal))
     }
 
     fn cache_epoch(&self) -> u64 {
@@ -235,6 +281,13 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
 /// checked exactly as one (epoch, `exp`, its lifetime), tagged with the cache it came from and
 /// that cache's generation, so [`CachedValidator::invalidate_all`] voids it at once. It holds
 /// no token, only the digest. Each thread keeps [`SLOTS`] entries at most.
+///
+/// Each entry here holds the thread's own copy of the principal ([`Principal::unshared`]).
+/// A hit hands out a clone, and the request drops it: two atomic operations on the
+/// principal's reference count. Were the count shared by every thread (one `Arc` from the
+/// shared cache), each of those operations would first have to pull its cache line from the
+/// core that touched it last.
+/// A copy costs a few allocations, once per thread and token.
 mod recent {
     use std::cell::RefCell;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -297,6 +350,11 @@ mod recent {
                     recent.next = (oldest + 1) % SLOTS;
                     oldest
                 }
+            };
+            // This thread's own copy: see the module's notes.
+            let entry = Entry {
+                principal: entry.principal.unshared(),
+                ..entry
             };
             recent.entries[at] = Some((slot, entry));
         });
@@ -480,5 +538,121 @@ mod tests {
             assert!(refusing.validate(&other).await.is_err());
         }
         assert!(accepting.validate(&token).await.is_ok());
+    }
+
+    /// Answers now (no await) with `exp`, counting its calls; `validate` must never be
+    /// reached when `validate_now` answers.
+    #[derive(Debug)]
+    struct Immediate(Arc<AtomicUsize>, Option<Result<u64, InvalidTokenReason>>);
+
+    #[async_trait]
+    impl TokenValidator for Immediate {
+        async fn validate(&self, _token: &BearerToken) -> Result<Principal, AuthError> {
+            match self.1 {
+                // An inner validator that cannot answer now is awaited.
+                None => Ok(Principal::builder("awaited")
+                    .expires_at_unix(u64::MAX / 2)
+                    .build()),
+                Some(_) => panic!("validate called although validate_now answers"),
+            }
+        }
+
+        fn validate_now(&self, _token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            self.1.map(|verdict| {
+                verdict
+                    .map(|exp| Principal::builder("now").expires_at_unix(exp).build())
+                    .map_err(AuthError::InvalidToken)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn validate_now_answers_as_validate_and_fills_the_same_cache() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = CachedValidator::new(
+            Immediate(calls.clone(), Some(Ok(u64::MAX / 2))),
+            CacheConfig::default(),
+        );
+        let token = BearerToken::new("now");
+        // A miss asks the inner validator now and caches its answer...
+        let first = cached.validate_now(&token).expect("answers now").unwrap();
+        assert_eq!(first.subject(), "now");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // ...which both paths then hit, without asking again.
+        assert_eq!(cached.validate_now(&token).unwrap().unwrap(), first);
+        assert_eq!(cached.validate(&token).await.unwrap(), first);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Through the wrappers adapters hold.
+        let shared: Arc<dyn TokenValidator> = Arc::new(cached);
+        assert_eq!(shared.validate_now(&token).unwrap().unwrap(), first);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn validate_now_refusals_and_silence_pass_through_uncached() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let refusing = CachedValidator::new(
+            Immediate(calls.clone(), Some(Err(InvalidTokenReason::BadSignature))),
+            CacheConfig::default(),
+        );
+        let token = BearerToken::new("refused");
+        for round in 1..=2 {
+            assert!(matches!(
+                refusing.validate_now(&token),
+                Some(Err(AuthError::InvalidToken(
+                    InvalidTokenReason::BadSignature
+                )))
+            ));
+            assert_eq!(
+                calls.load(Ordering::SeqCst),
+                round,
+                "refusals are not cached"
+            );
+        }
+        // An inner validator that cannot answer now: neither can the cache, until `validate`
+        // has filled it.
+        let silent = CachedValidator::new(Immediate(calls, None), CacheConfig::default());
+        let token = BearerToken::new("awaited");
+        assert!(silent.validate_now(&token).is_none());
+        let awaited = silent.validate(&token).await.unwrap();
+        assert_eq!(silent.validate_now(&token).unwrap().unwrap(), awaited);
+        // The validator_fn default: never answers now.
+        let plain = validator_fn(|_t: BearerToken| async { Ok(Principal::builder("x").build()) });
+        assert!(plain.validate_now(&token).is_none());
+    }
+
+    #[tokio::test]
+    async fn each_thread_hands_out_its_own_copy_of_a_principal() {
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let cached = Arc::new(CachedValidator::new(
+            Epoch(epoch, Arc::new(AtomicUsize::new(0))),
+            CacheConfig::default(),
+        ));
+        let token = BearerToken::new("shared");
+        // Two hits on this thread after the miss that filled the cache: its own copy.
+        cached.validate(&token).await.unwrap();
+        let here = cached.validate(&token).await.unwrap();
+        let again = cached.validate(&token).await.unwrap();
+        assert!(here.shares_count_with(&again), "one thread, one copy");
+        let there = std::thread::spawn({
+            let cached = Arc::clone(&cached);
+            move || {
+                let token = BearerToken::new("shared");
+                // The shared cache's hit, then this thread's copy.
+                cached.validate_now(&token).unwrap().unwrap();
+                let first = cached.validate_now(&token).unwrap().unwrap();
+                let second = cached.validate_now(&token).unwrap().unwrap();
+                assert!(first.shares_count_with(&second));
+                first
+            }
+        })
+        .join()
+        .unwrap();
+        assert_eq!(there, here);
+        assert!(
+            !there.shares_count_with(&here),
+            "another thread, another copy"
+        );
     }
 }

@@ -190,6 +190,20 @@ impl Principal {
         }
     }
 
+    /// A copy with a reference count of its own. Clones share one count, and threads that
+    /// clone and drop the same principal on every request contend for that count's cache
+    /// line; the validation cache gives each thread its own copy ([`crate::cache`]).
+    #[cfg(feature = "cache")]
+    pub(crate) fn unshared(&self) -> Self {
+        Self(Arc::new(PrincipalInner::clone(&self.0)))
+    }
+
+    /// Whether the two are clones of one another (one reference count).
+    #[cfg(test)]
+    pub(crate) fn shares_count_with(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// A builder holding this principal's fields, to adjust them (provider mappings).
     pub fn into_builder(self) -> PrincipalBuilder {
         PrincipalBuilder(Arc::unwrap_or_clone(self.0))

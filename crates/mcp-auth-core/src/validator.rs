@@ -41,6 +41,18 @@ pub trait TokenValidator: Send + Sync + 'static {
     /// or [`AuthError::Internal`] for faults of the server, which are answered 5xx.
     async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError>;
 
+    /// The answer [`TokenValidator::validate`] would give, when it can be had without waiting:
+    /// a cache hit, or a check that needs no I/O (an HMAC signature). `None` means "await
+    /// `validate`". The guard asks this first: an `async fn` in this trait is a boxed future,
+    /// and on the hot path that allocation was a visible part of a request's cost.
+    ///
+    /// An implementation must answer exactly as `validate` would, or not at all. The default
+    /// never answers.
+    fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+        let _ = token;
+        None
+    }
+
     /// A number that moves when earlier validations may no longer hold, for example when a
     /// signing key left the provider's key set. [`crate::cache::CachedValidator`] discards
     /// entries made under another epoch. Validators whose verdicts never go stale keep the
@@ -62,6 +74,10 @@ impl<V: TokenValidator + ?Sized> TokenValidator for Arc<V> {
         (**self).validate(token).await
     }
 
+    fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+        (**self).validate_now(token)
+    }
+
     fn cache_epoch(&self) -> u64 {
         (**self).cache_epoch()
     }
@@ -71,6 +87,10 @@ impl<V: TokenValidator + ?Sized> TokenValidator for Arc<V> {
 impl<V: TokenValidator + ?Sized> TokenValidator for Box<V> {
     async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
         (**self).validate(token).await
+    }
+
+    fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+        (**self).validate_now(token)
     }
 
     fn cache_epoch(&self) -> u64 {

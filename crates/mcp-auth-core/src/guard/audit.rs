@@ -15,7 +15,7 @@ pub(crate) fn allowed(
     token: &BearerToken,
     method: &str,
     path: &str,
-    tools: &[String],
+    tools: &super::CalledTools<'_>,
 ) {
     tracing::info!(
         target: AUDIT_TARGET,
@@ -25,7 +25,7 @@ pub(crate) fn allowed(
         token = %FingerprintOf(Some(token)),
         method,
         path,
-        tools = %tools.join(","),
+        tools = %tools,
     );
 }
 

@@ -54,6 +54,7 @@ use std::time::Duration;
 pub use audit::AUDIT_TARGET;
 pub use body::{BodyBuffer, BodyTooLarge};
 pub use session::{FOREIGN_SESSION, MCP_SESSION_ID};
+pub use tool_scope::CalledTools;
 pub use wire::{
     HandlerRefusal, JSONRPC_INSUFFICIENT_SCOPE, JSONRPC_INTERNAL_ERROR, REFUSAL_CACHE_CONTROL,
     REFUSAL_CONTENT_TYPE, body_too_large, handler_principal, handler_require_scopes,
@@ -235,7 +236,12 @@ impl ResourceGuard {
                 return Err(self.refuse(&err));
             }
         };
-        let principal = match self.inner.validator.validate(&token).await {
+        let validator = &self.inner.validator;
+        let verdict = match validator.validate_now(&token) {
+            Some(verdict) => verdict,
+            None => validator.validate(&token).await,
+        };
+        let principal = match verdict {
             Ok(principal) => principal,
             Err(err) => {
                 audit::refused(&err, Some(&token), None, method, path);
@@ -266,16 +272,17 @@ impl ResourceGuard {
     }
 
     /// Step 2: checks the tools a JSON-RPC body calls against their required scopes. Returns
-    /// the names of the tools called (for the audit event).
+    /// the tools called, for the audit event of [`ResourceGuard::check_session`]; they borrow
+    /// from `body`.
     ///
     /// # Errors
     ///
     /// 403 `insufficient_scope` naming every scope the called tools need.
-    pub fn check_tools(
+    pub fn check_tools<'b>(
         &self,
         admitted: &Admitted,
-        body: &[u8],
-    ) -> Result<Vec<String>, ErrorResponse> {
+        body: &'b [u8],
+    ) -> Result<CalledTools<'b>, ErrorResponse> {
         let (tools, needed) = self.inner.tools.requirements(body);
         self.require(admitted, &needed)?;
         Ok(tools)
@@ -287,7 +294,7 @@ impl ResourceGuard {
         &self,
         admitted: &Admitted,
         session: Option<&str>,
-        tools: &[String],
+        tools: &CalledTools<'_>,
     ) -> SessionVerdict {
         let foreign = match (&self.inner.sessions, session) {
             (Some(sessions), Some(session)) => {
@@ -378,6 +385,50 @@ mod tests {
             ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
         ResourceGuard::new(Arc::new(validator), resource)
             .tool_scopes("hello", "greet".parse().unwrap())
+    }
+
+    /// Answers only through `validate_now`; its `validate` must not be reached.
+    struct AnswersNow;
+
+    #[async_trait::async_trait]
+    impl TokenValidator for AnswersNow {
+        async fn validate(&self, _token: &BearerToken) -> Result<Principal, AuthError> {
+            panic!("the guard awaited validate although validate_now answered")
+        }
+
+        fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
+            Some(if token.expose_secret() == TOKEN {
+                Ok(Principal::builder("now").build())
+            } else {
+                Err(AuthError::InvalidToken(
+                    crate::error::InvalidTokenReason::BadSignature,
+                ))
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_now_is_taken_without_awaiting_validate() {
+        let resource =
+            ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
+        let guard = ResourceGuard::new(Arc::new(AnswersNow), resource);
+        let bearer = format!("Bearer {TOKEN}");
+        let admitted = guard
+            .authenticate("POST", "/mcp", [bearer.as_bytes()], None)
+            .await
+            .unwrap();
+        assert_eq!(admitted.principal().subject(), "now");
+        let refused = guard
+            .authenticate("POST", "/mcp", [b"Bearer other".as_slice()], None)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status, 401);
+        // A validator that never answers now (the closure form) is awaited, as before.
+        let admitted = self::guard()
+            .authenticate("POST", "/mcp", [bearer.as_bytes()], None)
+            .await
+            .unwrap();
+        assert_eq!(admitted.principal().subject(), "alice");
     }
 
     /// Runs one allowed and one refused request under a `tracing` subscriber, returning what

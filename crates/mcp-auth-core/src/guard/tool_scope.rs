@@ -9,6 +9,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
+use foldhash::fast::RandomState;
+
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -16,8 +18,68 @@ use serde_json::Value;
 use crate::scope::Scopes;
 
 /// Tool name to the scopes it needs.
+///
+/// Hashed with foldhash rather than SipHash: the names are the server's own (a client only
+/// looks them up, it cannot fill the map), so there is no flooding to resist, and the lookup
+/// runs on every `tools/call`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ToolScopes(HashMap<String, Scopes>);
+pub(crate) struct ToolScopes(HashMap<String, Scopes, RandomState>);
+
+/// The tools a JSON-RPC body calls, by the names it gives them (for the audit event): borrowed
+/// from the body where it spells them without escapes. Displayed comma-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CalledTools<'b> {
+    /// The first name, kept apart: a body nearly always calls one tool, and that needs no
+    /// vector.
+    first: Option<Cow<'b, str>>,
+    rest: Vec<Cow<'b, str>>,
+}
+
+impl<'b> CalledTools<'b> {
+    /// No tool called.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    fn push(&mut self, name: Cow<'b, str>) {
+        if self.first.is_none() {
+            self.first = Some(name);
+        } else {
+            self.rest.push(name);
+        }
+    }
+
+    /// The names, in the body's order; `?` stands for a call whose tool could not be read.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.first.iter().chain(&self.rest).map(AsRef::as_ref)
+    }
+
+    /// How many tools are called.
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    /// Whether no tool is called.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl fmt::Display for CalledTools<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, name) in self.names().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(name)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a body asks for: the tools it calls and the scopes they need together (borrowed from
+/// the configuration when one tool's scopes are all it needs).
+pub(crate) type Requirements<'t, 'b> = (CalledTools<'b>, Cow<'t, Scopes>);
 
 impl ToolScopes {
     /// Every scope any tool needs: what an unreadable `tools/call` must carry.
@@ -39,7 +101,7 @@ impl ToolScopes {
 
     /// The tools called by a JSON-RPC message (or batch), and the scopes they need together.
     /// A body that is not JSON yields nothing: the MCP server will refuse it itself.
-    pub(crate) fn requirements(&self, body: &[u8]) -> (Vec<String>, Scopes) {
+    pub(crate) fn requirements<'b>(&self, body: &'b [u8]) -> Requirements<'_, 'b> {
         // Fastest path, for the typical body: a byte scan of one plain JSON object (no escapes,
         // no batch). It answers only for bodies it read completely and that serde_json reads
         // the same way; for anything else it says nothing and the serde paths below decide.
@@ -50,7 +112,7 @@ impl ToolScopes {
     }
 
     /// The streaming serde read, falling back to the full parse.
-    fn requirements_serde(&self, body: &[u8]) -> (Vec<String>, Scopes) {
+    fn requirements_serde<'b>(&self, body: &'b [u8]) -> Requirements<'_, 'b> {
         // Fast path: a streaming read of `method` and `params.name` only, with exactly the
         // semantics of the full parse below (last duplicate key wins, anything but a string
         // `method` is not a call, a call whose name cannot be read needs every tool scope),
@@ -73,23 +135,27 @@ impl ToolScopes {
         }
     }
 
-    fn collect<'n>(&self, calls: impl Iterator<Item = Target<'n>>) -> (Vec<String>, Scopes) {
-        let mut tools = Vec::new();
-        let mut needed = Scopes::new();
+    fn collect<'b>(&self, calls: impl Iterator<Item = Target<'b>>) -> Requirements<'_, 'b> {
+        let mut tools = CalledTools::none();
+        let mut needed: Cow<'_, Scopes> = Cow::Owned(Scopes::new());
         for call in calls {
             match call {
                 Target::Named(name) => {
                     if let Some(scopes) = self.0.get(name.as_ref()) {
-                        needed.extend(scopes);
+                        if needed.is_empty() {
+                            needed = Cow::Borrowed(scopes);
+                        } else {
+                            needed.to_mut().extend(scopes);
+                        }
                     }
-                    tools.push(name.into_owned());
+                    tools.push(name);
                 }
                 // A `tools/call` whose tool cannot be read here (params by position, a name
                 // that is not a string) might still be understood by the MCP server's own
                 // parser, so it must carry every tool scope: fail closed.
                 Target::Unreadable => {
-                    needed.extend(&self.all());
-                    tools.push("?".to_owned());
+                    needed.to_mut().extend(&self.all());
+                    tools.push(Cow::Borrowed("?"));
                 }
             }
         }
@@ -97,9 +163,9 @@ impl ToolScopes {
     }
 
     /// The full parse into a JSON value: the reference semantics.
-    fn requirements_slow(&self, body: &[u8]) -> (Vec<String>, Scopes) {
+    fn requirements_slow<'b>(&self, body: &'b [u8]) -> Requirements<'_, 'b> {
         let Ok(message) = serde_json::from_slice::<Value>(body) else {
-            return (Vec::new(), Scopes::new());
+            return (CalledTools::none(), Cow::Owned(Scopes::new()));
         };
         let messages = match &message {
             Value::Array(batch) => batch.iter().collect::<Vec<_>>(),
@@ -115,7 +181,8 @@ impl ToolScopes {
                     .and_then(Value::as_object)
                     .and_then(|p| p.get("name"))
                 {
-                    Some(Value::String(name)) => Target::Named(Cow::Borrowed(name.as_str())),
+                    // The names live in this parse, not in the body: owned.
+                    Some(Value::String(name)) => Target::Named(Cow::Owned(name.clone())),
                     _ => Target::Unreadable,
                 },
             )
@@ -644,11 +711,28 @@ mod tests {
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello"}}"#,
         );
         assert_eq!(
-            (tools, needed.to_string()),
-            (vec!["hello".to_owned()], "greet".to_owned())
+            (tools.to_string(), needed.to_string()),
+            ("hello".to_owned(), "greet".to_owned())
         );
         let (tools, needed) = t.requirements(br#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"whoami"}},{"method":"tools/call","params":{"name":"hello"}}]"#);
         assert_eq!((tools.len(), needed.to_string()), (2, "greet".to_owned()));
+        assert_eq!(tools.to_string(), "whoami,hello");
+        // One tool's requirement is the configuration's own set, not a copy; several are
+        // gathered into a new one.
+        let (tools, needed) =
+            t.requirements(br#"{"method":"tools/call","params":{"name":"hello"}}"#);
+        assert!(matches!(needed, Cow::Borrowed(_)));
+        // Names spelled without escapes are read where they lie in the body.
+        assert!(matches!(tools.first, Some(Cow::Borrowed("hello"))));
+        assert!(tools.rest.is_empty());
+        t.insert("admin".into(), "admin".parse().unwrap());
+        let (tools, needed) = t.requirements(br#"[{"method":"tools/call","params":{"name":"hello"}},{"method":"tools/call","params":{"name":"admin"}}]"#);
+        assert_eq!(
+            (tools.to_string(), needed.to_string()),
+            ("hello,admin".to_owned(), "admin greet".to_owned())
+        );
+        assert!(matches!(needed, Cow::Owned(_)));
+        assert!(CalledTools::none().is_empty() && CalledTools::none().to_string().is_empty());
         assert!(t.requirements(b"not json").1.is_empty());
     }
 
@@ -681,8 +765,11 @@ mod tests {
         t
     }
 
-    fn shown((tools, needed): (Vec<String>, Scopes)) -> (Vec<String>, String) {
-        (tools, needed.to_string())
+    fn shown((tools, needed): Requirements<'_, '_>) -> (Vec<String>, String) {
+        (
+            tools.names().map(str::to_owned).collect(),
+            needed.to_string(),
+        )
     }
 
     /// Asserts that the readings of `body` agree, and returns whether the scanner answered.

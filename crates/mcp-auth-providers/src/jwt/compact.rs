@@ -42,6 +42,8 @@ pub struct CompactJws<'a> {
     alg: Algorithm,
     kid: Option<String>,
     typ: Option<Cow<'static, str>>,
+    /// Whether the header's fields came from a [`HeaderMemo`] (which then needs no update).
+    remembered: bool,
 }
 
 impl<'a> CompactJws<'a> {
@@ -89,9 +91,9 @@ impl<'a> CompactJws<'a> {
         if header.is_empty() || payload.is_empty() {
             return Err(InvalidTokenReason::Malformed);
         }
-        let header_fields = match remembered(header) {
-            Some(known) => known,
-            None => read_header(header)?,
+        let (header_fields, remembered) = match remembered(header) {
+            Some(known) => (known, true),
+            None => (read_header(header)?, false),
         };
         if signature.is_empty() {
             return Err(InvalidTokenReason::Malformed);
@@ -104,6 +106,7 @@ impl<'a> CompactJws<'a> {
             alg: header_fields.alg,
             kid: header_fields.kid,
             typ: header_fields.typ,
+            remembered,
         })
     }
 
@@ -201,6 +204,9 @@ impl HeaderMemo {
 
     /// Remembers the header of `jws`, whose signature has verified, if a slot is free.
     pub(crate) fn remember(&self, jws: &CompactJws<'_>) {
+        if jws.remembered {
+            return;
+        }
         // The signing input starts with the header's text, up to the first dot.
         let Some((header, _)) = jws.signing_input.split_once('.') else {
             return;
