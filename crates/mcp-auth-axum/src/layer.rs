@@ -29,8 +29,10 @@
 //! # let _ = app;
 //! ```
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -76,6 +78,8 @@ impl AuthContext {
 pub struct AuthLayer {
     guard: ResourceGuard,
     context: Arc<AuthContext>,
+    /// Tells this layer's context apart in each thread's copies ([`thread_context`]).
+    id: u64,
 }
 
 impl AuthLayer {
@@ -87,10 +91,15 @@ impl AuthLayer {
 
     /// A layer running `guard`.
     pub fn from_guard(guard: ResourceGuard) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         let context = Arc::new(AuthContext {
             challenge: guard.challenge().clone(),
         });
-        Self { guard, context }
+        Self {
+            guard,
+            context,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// Scopes every request must carry (403 `insufficient_scope` otherwise).
@@ -265,7 +274,7 @@ where
     request
         .extensions_mut()
         .insert(admitted.principal().clone());
-    request.extensions_mut().insert(layer.context.clone());
+    request.extensions_mut().insert(thread_context(layer));
     let response = match inner.call(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
@@ -281,6 +290,32 @@ where
         response.status().is_success(),
     );
     response
+}
+
+/// This thread's copy of `layer`'s context, for the request extensions.
+///
+/// The context goes into every request, and the MCP server clones the extensions again: each
+/// clone and drop is an atomic operation on the `Arc`'s count. With one `Arc` for all threads,
+/// every such operation first pulls the count's cache line from the core that touched it
+/// last; a copy per thread keeps those operations on one core. Each thread keeps the copies of
+/// the last few layers it served.
+fn thread_context(layer: &AuthLayer) -> Arc<AuthContext> {
+    const KEPT: usize = 4;
+    /// The slot to fill next, and the copies by layer id.
+    type Copies = (usize, [Option<(u64, Arc<AuthContext>)>; KEPT]);
+    thread_local! {
+        static COPIES: RefCell<Copies> = RefCell::default();
+    }
+    COPIES.with(|copies| {
+        let (next, kept) = &mut *copies.borrow_mut();
+        if let Some((_, copy)) = kept.iter().flatten().find(|(id, _)| *id == layer.id) {
+            return Arc::clone(copy);
+        }
+        let copy = Arc::new(AuthContext::clone(&layer.context));
+        kept[*next] = Some((layer.id, Arc::clone(&copy)));
+        *next = (*next + 1) % KEPT;
+        copy
+    })
 }
 
 /// Reads the whole body, or `None` once it exceeds `limit` bytes or fails to arrive.
@@ -383,5 +418,93 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(refused.status(), 401);
+    }
+
+    /// Answers with the `resource_metadata` URL of the context the layer put in the request.
+    #[derive(Clone)]
+    struct ShowContext;
+
+    impl Service<Request<Body>> for ShowContext {
+        type Response = String;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<String, Infallible>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: Request<Body>) -> Self::Future {
+            let context = request.extensions().get::<Arc<AuthContext>>().unwrap();
+            std::future::ready(Ok(context
+                .challenge()
+                .resource_metadata_url()
+                .unwrap()
+                .to_owned()))
+        }
+    }
+
+    #[tokio::test]
+    async fn each_layer_hands_requests_its_own_context_from_every_thread() {
+        let validator = Arc::new(
+            StaticValidator::new().with_token(
+                "good",
+                Principal::builder("alice")
+                    .expires_at_unix(u64::MAX / 2)
+                    .build(),
+            ),
+        );
+        // More layers than a thread keeps copies of, served in turn on one thread and then on
+        // others: every answer names the layer's own resource.
+        let services: Vec<_> = (0..6)
+            .map(|n| {
+                let uri = format!("https://mcp{n}.example.com/mcp");
+                let resource = ProtectedResource::new(ResourceUri::parse(&uri).unwrap());
+                let expected = resource
+                    .challenge_context()
+                    .resource_metadata_url()
+                    .unwrap()
+                    .to_owned();
+                let layer =
+                    AuthLayer::new(validator.clone(), resource).insecure_without_session_binding();
+                (layer.layer(ShowContext), expected)
+            })
+            .collect();
+        for _ in 0..3 {
+            for (service, expected) in &services {
+                let response = tower::ServiceExt::oneshot(service.clone(), request("good"))
+                    .await
+                    .unwrap();
+                let body = axum::body::to_bytes(response.into_body(), 1 << 10)
+                    .await
+                    .unwrap();
+                assert_eq!(body, expected.as_bytes());
+            }
+        }
+        let services = Arc::new(services);
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let services = Arc::clone(&services);
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        for (service, expected) in services.iter().rev() {
+                            let response =
+                                tower::ServiceExt::oneshot(service.clone(), request("good"))
+                                    .await
+                                    .unwrap();
+                            let body = axum::body::to_bytes(response.into_body(), 1 << 10)
+                                .await
+                                .unwrap();
+                            assert_eq!(body, expected.as_bytes());
+                        }
+                    });
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
     }
 }

@@ -84,33 +84,21 @@ fn is_b64token(token: &[u8]) -> bool {
     body_len > 0 && all_b64token_chars(&token[..body_len])
 }
 
-/// Whether every byte is a b64token character. In blocks of 16 folded without a branch: a
-/// fixed-size block compiles to a few vector instructions; the tail goes byte by byte.
+/// Whether every byte is a b64token character: folded without an early exit, so that the
+/// loop compiles to vector instructions.
 fn all_b64token_chars(bytes: &[u8]) -> bool {
-    let mut blocks = bytes.chunks_exact(16);
-    let mut all = true;
-    for block in &mut blocks {
-        let mut block_all = true;
-        for &b in block {
-            block_all &= is_b64token_char(b);
-        }
-        all &= block_all;
-    }
-    blocks
-        .remainder()
-        .iter()
-        .fold(all, |all, &b| all & is_b64token_char(b))
+    bytes.iter().fold(true, |all, &b| all & is_b64token_char(b))
 }
 
 /// A character of a b64token before its `=` padding; `|`, not `||`, so that it has no branch.
+/// Five tests instead of eleven: setting bit 5 folds `A-Z` onto `a-z` (and nothing else
+/// onto it), and `-`, `.`, `/` and the digits are one run, `0x2D..=0x39`.
 fn is_b64token_char(b: u8) -> bool {
-    (b.is_ascii_uppercase() | b.is_ascii_lowercase() | b.is_ascii_digit())
-        | (b == b'-')
-        | (b == b'.')
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'-') <= b'9' - b'-')
         | (b == b'_')
         | (b == b'~')
         | (b == b'+')
-        | (b == b'/')
 }
 
 /// Whether a raw query string has an `access_token` parameter (any value), its name compared
@@ -216,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_bad_byte_is_found_at_every_position_of_every_length() {
-        // The check runs in blocks of 16 and a tail: cover several blocks and every offset.
+        // Vectorized loops run in blocks and a tail: cover several blocks and every offset.
         for len in 1..=70 {
             let good: Vec<u8> = (0..len).map(|i| b"aZ9-._~+/"[i % 9]).collect();
             assert!(all_b64token_chars(&good), "len {len}");
