@@ -42,7 +42,9 @@ pub struct CompactJws<'a> {
     alg: Algorithm,
     kid: Option<String>,
     typ: Option<Cow<'static, str>>,
-    /// Whether the header's fields came from a [`HeaderMemo`] (which then needs no update).
+    /// Whether the header's fields came from a `HeaderMemo` (which then needs no update; only
+    /// the HMAC validator keeps one).
+    #[cfg_attr(not(feature = "hmac"), allow(dead_code))]
     remembered: bool,
 }
 
