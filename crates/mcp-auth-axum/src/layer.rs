@@ -443,6 +443,17 @@ mod tests {
         }
     }
 
+    /// Asserts that an authenticated request through `service` sees the context `expected`.
+    async fn assert_shows(service: &RequireAuth<ShowContext>, expected: &str) {
+        let response = tower::ServiceExt::oneshot(service.clone(), request("good"))
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 10)
+            .await
+            .unwrap();
+        assert_eq!(body, expected.as_bytes());
+    }
+
     #[tokio::test]
     async fn each_layer_hands_requests_its_own_context_from_every_thread() {
         let validator = Arc::new(
@@ -471,13 +482,7 @@ mod tests {
             .collect();
         for _ in 0..3 {
             for (service, expected) in &services {
-                let response = tower::ServiceExt::oneshot(service.clone(), request("good"))
-                    .await
-                    .unwrap();
-                let body = axum::body::to_bytes(response.into_body(), 1 << 10)
-                    .await
-                    .unwrap();
-                assert_eq!(body, expected.as_bytes());
+                assert_shows(service, expected).await;
             }
         }
         let services = Arc::new(services);
@@ -490,14 +495,7 @@ mod tests {
                         .unwrap();
                     runtime.block_on(async {
                         for (service, expected) in services.iter().rev() {
-                            let response =
-                                tower::ServiceExt::oneshot(service.clone(), request("good"))
-                                    .await
-                                    .unwrap();
-                            let body = axum::body::to_bytes(response.into_body(), 1 << 10)
-                                .await
-                                .unwrap();
-                            assert_eq!(body, expected.as_bytes());
+                            assert_shows(service, expected).await;
                         }
                     });
                 })
