@@ -205,7 +205,7 @@ impl<V: TokenValidator> CachedValidator<V> {
         // future per call (this runs on every request).
         if let Some(entry) = self.cache.get(&key) {
             if usable(&entry) {
-                recent::put(slot, entry.clone());
+                recent::put(slot, &entry);
                 return Ok(entry.principal);
             }
             self.cache.invalidate(&key);
@@ -236,7 +236,7 @@ impl<V: TokenValidator> CachedValidator<V> {
             created: Instant::now(),
         };
         if self.generation.load(Ordering::Acquire) == miss.slot.generation {
-            recent::put(miss.slot, entry.clone());
+            recent::put(miss.slot, &entry);
         }
         self.cache.insert(miss.key, entry);
     }
@@ -335,8 +335,8 @@ mod recent {
         })
     }
 
-    /// Keeps `entry` for `slot`, in place of the same slot's or the oldest one.
-    pub(super) fn put(slot: Slot, entry: Entry) {
+    /// Keeps a copy of `entry` for `slot`, in place of the same slot's or the oldest one.
+    pub(super) fn put(slot: Slot, entry: &Entry) {
         RECENT.with(|recent| {
             let mut recent = recent.borrow_mut();
             let at = match recent
@@ -354,7 +354,7 @@ mod recent {
             // This thread's own copy: see the module's notes.
             let entry = Entry {
                 principal: entry.principal.unshared(),
-                ..entry
+                ..*entry
             };
             recent.entries[at] = Some((slot, entry));
         });

@@ -32,7 +32,11 @@ pub struct Fingerprint([u8; 8]);
 impl Fingerprint {
     /// Fingerprint of arbitrary secret bytes.
     pub fn of(bytes: &[u8]) -> Self {
-        let digest = Sha256::digest(bytes);
+        Self::of_digest(&Sha256::digest(bytes).into())
+    }
+
+    /// The fingerprint of the secret whose SHA-256 is `digest`.
+    fn of_digest(digest: &[u8; 32]) -> Self {
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(&digest[..8]);
         Self(prefix)
@@ -153,9 +157,7 @@ impl BearerToken {
 
     /// Fingerprint for logs: the first 8 bytes of [`BearerToken::digest`].
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut prefix = [0u8; 8];
-        prefix.copy_from_slice(&self.digest()[..8]);
-        Fingerprint(prefix)
+        Fingerprint::of_digest(&self.digest())
     }
 
     /// SHA-256 of the token, used as the validation cache key.
