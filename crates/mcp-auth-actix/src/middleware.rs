@@ -48,8 +48,8 @@ use futures::StreamExt as _;
 use futures::future::LocalBoxFuture;
 use mcp_auth_core::challenge::ChallengeContext;
 use mcp_auth_core::guard::{
-    BodyBuffer, CalledTools, FOREIGN_SESSION, MCP_SESSION_ID, ResourceGuard, SessionVerdict,
-    body_too_large,
+    Admitted, Authentication, BodyBuffer, CalledTools, FOREIGN_SESSION, MCP_SESSION_ID,
+    ResourceGuard, SessionVerdict, body_too_large,
 };
 use mcp_auth_core::metadata::ProtectedResource;
 use mcp_auth_core::{AuthError, Scopes, TokenValidator};
@@ -178,11 +178,32 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        Box::pin(authorize(
-            Rc::clone(&self.auth),
-            Rc::clone(&self.service),
-            request,
-        ))
+        let authentication = self.auth.guard.authenticate_now(
+            request.method().as_str(),
+            request.path(),
+            request
+                .headers()
+                .get_all(AUTHORIZATION)
+                .map(HeaderValue::as_bytes),
+            request.uri().query(),
+        );
+        let auth = Rc::clone(&self.auth);
+        let service = Rc::clone(&self.service);
+        // Authenticated before the future is made, when the validator answers at once: the
+        // future then holds no validation state.
+        match authentication {
+            Authentication::Done(Ok(admitted)) => Box::pin(serve(auth, service, request, admitted)),
+            Authentication::Done(Err(refusal)) => Box::pin(std::future::ready(Ok(answer(
+                request,
+                into_response(refusal),
+            )))),
+            Authentication::Pending(pending) => Box::pin(async move {
+                match auth.guard.finish_authentication(pending).await {
+                    Ok(admitted) => serve(auth, service, request, admitted).await,
+                    Err(refusal) => Ok(answer(request, into_response(refusal))),
+                }
+            }),
+        }
     }
 }
 
@@ -200,31 +221,17 @@ async fn read_body(payload: &mut Payload, limit: usize) -> Option<Bytes> {
     Some(body.finish())
 }
 
-async fn authorize<S, B>(
+/// Steps 2 to 4 for an admitted request ([`ResourceGuard`]), around the wrapped service's call.
+async fn serve<S, B>(
     auth: Rc<AuthMiddleware>,
     service: Rc<S>,
     mut request: ServiceRequest,
+    admitted: Admitted,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error>,
 {
     let guard = &auth.guard;
-    let authenticated = guard
-        .authenticate(
-            request.method().as_str(),
-            request.path(),
-            request
-                .headers()
-                .get_all(AUTHORIZATION)
-                .map(HeaderValue::as_bytes),
-            request.uri().query(),
-        )
-        .await;
-    let admitted = match authenticated {
-        Ok(admitted) => admitted,
-        Err(refusal) => return Ok(answer(request, into_response(refusal))),
-    };
-
     let presented = request
         .headers()
         .get(&SESSION_HEADER)

@@ -125,6 +125,24 @@ impl Admitted {
     }
 }
 
+/// Step 1 as far as it went without awaiting ([`ResourceGuard::authenticate_now`]).
+#[derive(Debug)]
+#[must_use = "a pending authentication admits nobody until it is finished"]
+pub enum Authentication {
+    /// Decided: admitted, or refused (already audited).
+    Done(Result<Admitted, ErrorResponse>),
+    /// The validator must be awaited: pass this to [`ResourceGuard::finish_authentication`].
+    Pending(PendingAuthentication),
+}
+
+/// A request whose token awaits the validator ([`Authentication::Pending`]).
+#[derive(Debug)]
+pub struct PendingAuthentication {
+    token: BearerToken,
+    method: Cow<'static, str>,
+    path: String,
+}
+
 /// What to do with a presented `Mcp-Session-Id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionVerdict {
@@ -229,30 +247,91 @@ impl ResourceGuard {
         I: IntoIterator,
         I::Item: AsRef<[u8]>,
     {
+        match self.authenticate_now(method, path, authorization, query) {
+            Authentication::Done(decided) => decided,
+            Authentication::Pending(pending) => self.finish_authentication(pending).await,
+        }
+    }
+
+    /// Step 1 as far as it goes without awaiting: [`ResourceGuard::authenticate`] for adapters
+    /// that save an `await` (and the state it keeps) when the validator answers at once, as a
+    /// cache hit or an HMAC check does ([`TokenValidator::validate_now`]).
+    ///
+    /// A refusal is decided here whenever it can be (a missing or malformed header never
+    /// reaches the validator); otherwise [`Authentication::Pending`] carries the token to
+    /// [`ResourceGuard::finish_authentication`].
+    pub fn authenticate_now<I>(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: I,
+        query: Option<&str>,
+    ) -> Authentication
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
         let token = match extract_bearer(authorization, query) {
             Ok(token) => token,
             Err(err) => {
                 audit::refused(&err, None, None, method, path);
-                return Err(self.refuse(&err));
+                return Authentication::Done(Err(self.refuse(&err)));
             }
         };
-        let validator = &self.inner.validator;
-        let verdict = match validator.validate_now(&token) {
-            Some(verdict) => verdict,
-            None => validator.validate(&token).await,
-        };
+        match self.inner.validator.validate_now(&token) {
+            Some(verdict) => Authentication::Done(self.conclude(
+                token,
+                verdict,
+                method_name(method),
+                path.to_owned(),
+            )),
+            None => Authentication::Pending(PendingAuthentication {
+                token,
+                method: method_name(method),
+                path: path.to_owned(),
+            }),
+        }
+    }
+
+    /// Awaits the validator for a token [`ResourceGuard::authenticate_now`] could not decide.
+    ///
+    /// # Errors
+    ///
+    /// As [`ResourceGuard::authenticate`].
+    pub async fn finish_authentication(
+        &self,
+        pending: PendingAuthentication,
+    ) -> Result<Admitted, ErrorResponse> {
+        let PendingAuthentication {
+            token,
+            method,
+            path,
+        } = pending;
+        let verdict = self.inner.validator.validate(&token).await;
+        self.conclude(token, verdict, method, path)
+    }
+
+    /// Admits the bearer of `token` on the validator's `verdict`, if it holds the scopes every
+    /// request needs.
+    fn conclude(
+        &self,
+        token: BearerToken,
+        verdict: Result<Principal, AuthError>,
+        method: Cow<'static, str>,
+        path: String,
+    ) -> Result<Admitted, ErrorResponse> {
         let principal = match verdict {
             Ok(principal) => principal,
             Err(err) => {
-                audit::refused(&err, Some(&token), None, method, path);
+                audit::refused(&err, Some(&token), None, &method, &path);
                 return Err(self.refuse(&err));
             }
         };
         let admitted = Admitted {
             principal,
             token,
-            method: method_name(method),
-            path: path.to_owned(),
+            method,
+            path,
         };
         self.require(&admitted, &self.inner.required)?;
         Ok(admitted)
@@ -421,6 +500,39 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(admitted.principal().subject(), "alice");
+    }
+
+    #[tokio::test]
+    async fn authenticate_now_decides_what_it_can_and_leaves_the_rest_to_finish() {
+        let resource =
+            ProtectedResource::new(ResourceUri::parse("https://mcp.example.com/mcp").unwrap());
+        let bearer = format!("Bearer {TOKEN}");
+        // A validator answering at once: decided without awaiting.
+        let now = ResourceGuard::new(Arc::new(AnswersNow), resource);
+        match now.authenticate_now("POST", "/mcp", [bearer.as_bytes()], None) {
+            Authentication::Done(Ok(admitted)) => {
+                assert_eq!(admitted.principal().subject(), "now");
+            }
+            other => panic!("expected an admission, got {other:?}"),
+        }
+        // A validator that must be awaited: pending, then finished as `authenticate` would.
+        let guard = guard();
+        let Authentication::Pending(pending) =
+            guard.authenticate_now("DELETE", "/mcp/x", [bearer.as_bytes()], None)
+        else {
+            panic!("the closure validator never answers at once");
+        };
+        let admitted = guard.finish_authentication(pending).await.unwrap();
+        let awaited = guard
+            .authenticate("DELETE", "/mcp/x", [bearer.as_bytes()], None)
+            .await
+            .unwrap();
+        assert_eq!(admitted.principal(), awaited.principal());
+        assert_eq!(
+            (&*admitted.method, &*admitted.path),
+            (&*awaited.method, &*awaited.path)
+        );
+        assert_eq!((&*admitted.method, &*admitted.path), ("DELETE", "/mcp/x"));
     }
 
     /// Runs one allowed and one refused request under a `tracing` subscriber, returning what
