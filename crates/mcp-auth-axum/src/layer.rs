@@ -229,9 +229,9 @@ where
         let shared = Arc::clone(&self.shared);
         // Authenticated before the future is made, when the validator answers at once: the
         // future then holds no validation state, and stays small enough for the allocator's
-        // per-thread cache (glibc's takes blocks up to 1,032 bytes; a larger block takes its
-        // locked path, and may make it consolidate its freed small blocks first).
-        let fut = match authentication {
+        // per-thread cache (glibc's takes blocks up to 1,032 bytes; a larger one is served from
+        // the arena's bins, which may first consolidate every freed small block).
+        match authentication {
             Authentication::Done(Ok(admitted)) => {
                 Box::pin(Serve::new(shared, inner, request, admitted))
             }
@@ -244,8 +244,7 @@ where
                     Err(refusal) => Ok(into_response(refusal)),
                 }
             }),
-        };
-        fut
+        }
     }
 }
 
