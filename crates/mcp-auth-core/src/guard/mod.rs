@@ -5,7 +5,9 @@
 //!
 //! 1. [`ResourceGuard::authenticate`]: the one `Authorization: Bearer` header is read
 //!    ([`crate::bearer`]; a token in the query is refused), the token validated, the scopes every
-//!    request needs checked;
+//!    request needs checked. (Adapters call [`ResourceGuard::authenticate_now`], which decides
+//!    without awaiting whenever the validator can answer at once, and await
+//!    [`ResourceGuard::finish_authentication`] only when it cannot.)
 //! 2. [`ResourceGuard::check_tools`]: for a `POST` when tool scopes are configured, the
 //!    JSON-RPC body's `tools/call`s are checked (403 `insufficient_scope` for step-up);
 //! 3. [`ResourceGuard::check_session`]: an `Mcp-Session-Id` opened by another principal is
