@@ -371,6 +371,9 @@ pub(crate) struct Row {
     /// Throughput relative to the same adapter's ceiling: the median over rounds of each
     /// round's ratio.
     pub(crate) ratio: f64,
+    /// A confidence interval of at least 95% for that median ([`median_interval`]); `None`
+    /// under six rounds.
+    ratio_interval: Option<(f64, f64)>,
     /// The same adapter's ceiling: its median requests per second.
     pub(crate) ceiling_rps: f64,
     /// Target ratio, if the mode has one.
@@ -1159,6 +1162,28 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// A distribution-free confidence interval of at least 95% for the median of `values` (NaN
+/// skipped): the values of ranks `k` and `n + 1 - k`, for the largest `k` with
+/// P(Binomial(n, 1/2) < k) <= 2.5%. `None` under six values, where no such interval exists.
+///
+/// The load bench reports it beside each ratio: on a shared machine one run's median can miss
+/// by several points, and the interval says how far this run can be trusted.
+fn median_interval(mut values: Vec<f64>) -> Option<(f64, f64)> {
+    values.retain(|v| !v.is_nan());
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    // P(B = j) for j = k, built up term by term; `below` is P(B < k). (n is at most a few
+    // hundred rounds, see `MAX_SPAN`, so 2^-n does not underflow.)
+    let mut term = 0.5_f64.powi(i32::try_from(n).ok()?);
+    let (mut below, mut k) = (0.0, 0);
+    while k < n / 2 && below + term <= 0.025 {
+        below += term;
+        k += 1;
+        term = term * (n - k + 1) as f64 / k as f64;
+    }
+    (k > 0).then(|| (values[k - 1], values[n - k]))
+}
+
 /// Medians per server and mode, with ratios to each server's ceiling (the first mode).
 ///
 /// A ratio is the median over rounds of that round's ratio: each run against the ceiling of
@@ -1177,19 +1202,18 @@ fn summarize(runs: &[Run], servers: &[usize]) -> Vec<Row> {
             )
         };
         let ceiling = of(0, |x| x.rps);
-        // Each round's figure for mode `m` divided by the same round's ceiling; their median.
-        let paired = |m: usize, f: fn(&Sample) -> f64| {
-            median(
-                runs.iter()
-                    .filter(|r| r.server == s && r.mode == m)
-                    .filter_map(|r| {
-                        runs.iter()
-                            .find(|c| c.server == s && c.mode == 0 && c.round == r.round)
-                            .map(|c| f(&r.sample) / f(&c.sample))
-                    })
-                    .collect(),
-            )
+        // Each round's figure for mode `m` divided by the same round's ceiling.
+        let pairs = |m: usize, f: fn(&Sample) -> f64| -> Vec<f64> {
+            runs.iter()
+                .filter(|r| r.server == s && r.mode == m)
+                .filter_map(|r| {
+                    runs.iter()
+                        .find(|c| c.server == s && c.mode == 0 && c.round == r.round)
+                        .map(|c| f(&r.sample) / f(&c.sample))
+                })
+                .collect()
         };
+        let paired = |m: usize, f: fn(&Sample) -> f64| median(pairs(m, f));
         for (m, mode) in MODES.iter().enumerate() {
             let rps = of(m, |x| x.rps);
             let all = runs
@@ -1212,6 +1236,7 @@ fn summarize(runs: &[Run], servers: &[usize]) -> Vec<Row> {
                 instructions: of(m, |x| x.instructions),
                 instructions_ratio: paired(m, |x| x.instructions),
                 ratio: paired(m, |x| x.rps),
+                ratio_interval: median_interval(pairs(m, |x| x.rps)),
                 ceiling_rps: ceiling,
                 target: mode.target,
             });
@@ -1295,6 +1320,32 @@ fn verdict(row: &Row) -> Option<(f64, &'static str)> {
         .map(|t| (t, if row.ratio >= t { "PASS" } else { "SHORT" }))
 }
 
+/// `95% CI 89.1-95.3%`, and whether the interval holds `target` (then this run cannot tell
+/// which side of it the median really lies).
+fn interval_note(row: &Row, target: f64) -> String {
+    match row.ratio_interval {
+        None => "(too few rounds for a 95% interval)".to_owned(),
+        Some((low, high)) => {
+            let side = if low >= target {
+                "above the target"
+            } else if high < target {
+                "below the target"
+            } else {
+                "holds the target: this run cannot tell"
+            };
+            format!("(95% CI {}: {side})", format_interval(row.ratio_interval))
+        }
+    }
+}
+
+/// `89.1-95.3%`, or `-`.
+fn format_interval(interval: Option<(f64, f64)>) -> String {
+    interval.map_or_else(
+        || "-".to_owned(),
+        |(low, high)| format!("{:.1}-{:.1}%", low * 100.0, high * 100.0),
+    )
+}
+
 /// The table printed on stdout, with the target verdicts.
 fn text_table(rows: &[Row], options: &Options) -> String {
     let mut out = format!(
@@ -1338,11 +1389,12 @@ fn text_table(rows: &[Row], options: &Options) -> String {
         if let Some((target, word)) = verdict(row) {
             let _ = writeln!(
                 out,
-                "  {:<10} {:<18} >= {:.0}% of ceiling: {:>5.1}%  {word}",
+                "  {:<10} {:<18} >= {:.0}% of ceiling: {:>5.1}%  {word:<5}  {}",
                 row.adapter,
                 row.label,
                 target * 100.0,
-                row.ratio * 100.0
+                row.ratio * 100.0,
+                interval_note(row, target)
             );
         }
     }
@@ -1482,8 +1534,11 @@ fn markdown(
          the adapters alternating, so that none is systematically first or last. Every figure \
          is the median over the rounds, and a ratio (vs ceiling) is the median over rounds of \
          each round's figure divided by the same adapter's ceiling in that round, measured \
-         seconds apart. Server and load generator share the machine, so absolute figures say \
-         little; ratios within one run are what matter. Server CPU per request is the server \
+         seconds apart. 95% CI is a distribution-free confidence interval of at least 95% for \
+         that median, from the order statistics of the rounds' ratios: where it holds the \
+         target, this run cannot tell on which side of it the ratio lies. Server and load \
+         generator share the machine, so absolute figures say little; ratios within one run \
+         are what matter. Server CPU per request is the server \
          process's user + system time during the measured run divided by the requests it \
          served: less sensitive than throughput to other load on the machine, it shows what \
          authentication costs the server. The last columns show server instructions per request \
@@ -1501,10 +1556,10 @@ fn markdown(
     }
     md.push_str("\n\n");
     md.push_str(
-        "| adapter | config | requests/s | rounds min-max | p50 | p99 | vs ceiling | target \
-         | server CPU/request | vs ceiling | server instructions/request | vs ceiling |\n",
+        "| adapter | config | requests/s | rounds min-max | p50 | p99 | vs ceiling | 95% CI | \
+         target | server CPU/request | vs ceiling | server instructions/request | vs ceiling |\n",
     );
-    md.push_str("|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
+    md.push_str("|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|\n");
     for row in rows {
         let target = verdict(row).map_or_else(
             || "-".to_owned(),
@@ -1512,7 +1567,7 @@ fn markdown(
         );
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} | {target} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {target} | {} | {} | {} | {} |",
             row.adapter,
             row.label,
             thousands(row.rps),
@@ -1520,6 +1575,7 @@ fn markdown(
             format_latency(row.p50_us),
             format_latency(row.p99_us),
             format_ratio(row.ratio),
+            format_interval(row.ratio_interval),
             format_cpu(row.cpu_us),
             format_ratio(row.cpu_ratio),
             format_instructions(row.instructions),
@@ -1814,6 +1870,68 @@ mod tests {
         assert!(svg.contains("actix-web · uncached (HS256)"));
         // Only the selected servers are summarized.
         assert_eq!(summarize(&runs, &[1]).len(), MODES.len());
+    }
+
+    #[test]
+    fn median_interval_takes_the_order_statistics_of_a_95_percent_interval() {
+        let ranks = |n: usize| {
+            let values: Vec<f64> = (1..=n).map(|i| i as f64).collect();
+            median_interval(values).map(|(low, high)| (low as usize, high as usize))
+        };
+        // Under six values even the extremes cover less than 95%: 1 - 2 / 2^5 = 93.75%.
+        assert_eq!(ranks(5), None);
+        assert_eq!(ranks(0), None);
+        // The published ranks (sign test tables): 6 -> 1 and 6, 12 -> 3 and 10, 36 -> 12
+        // and 25, 100 -> 40 and 61.
+        assert_eq!(ranks(6), Some((1, 6)));
+        assert_eq!(ranks(12), Some((3, 10)));
+        assert_eq!(ranks(36), Some((12, 25)));
+        assert_eq!(ranks(100), Some((40, 61)));
+        // Unsorted input, unknown values skipped.
+        let values = vec![0.9, f64::NAN, 0.7, 1.0, 0.8, 0.95, 0.85];
+        assert_eq!(median_interval(values), Some((0.7, 1.0)));
+    }
+
+    #[test]
+    fn the_verdict_says_when_the_interval_holds_the_target() {
+        // Twelve rounds: cached at 0.91 to 1.02 of the ceiling (median 0.965), uncached at
+        // 0.81 to 0.92 (median 0.865).
+        let runs = runs_of(12, |round, mode| Sample {
+            requests: 1000,
+            rps: match mode {
+                0 => 1000.0,
+                _ => 1000.0 - 100.0 * mode as f64 + 10.0 * f64::from(round),
+            },
+            p50_us: 1.0,
+            p99_us: 2.0,
+            cpu_us: 1.0,
+            instructions: f64::NAN,
+        });
+        let rows = summarize(&runs, &[0]);
+        // Ranks 3 and 10 of the twelve ratios.
+        assert_eq!(format_interval(rows[1].ratio_interval), "93.0-100.0%");
+        assert_eq!(format_interval(rows[2].ratio_interval), "83.0-90.0%");
+        let table = text_table(&rows, &Options::default());
+        let lines: Vec<&str> = table.lines().filter(|l| l.contains("of ceiling")).collect();
+        assert_eq!(lines.len(), 2, "{table}");
+        assert!(lines[0].contains("PASS") && lines[0].contains("holds the target"));
+        assert!(lines[1].contains("SHORT") && lines[1].contains("holds the target"));
+        // Every round far below: the interval says so.
+        let far = |rounds: u32| {
+            let runs = runs_of(rounds, |round, mode| Sample {
+                requests: 1000,
+                rps: 1000.0 - mode as f64 * 200.0 - f64::from(round),
+                p50_us: 1.0,
+                p99_us: 2.0,
+                cpu_us: 1.0,
+                instructions: f64::NAN,
+            });
+            text_table(&summarize(&runs, &[0]), &Options::default())
+        };
+        assert_eq!(far(12).matches("below the target").count(), 2);
+        // Too few rounds for an interval.
+        let few = far(3);
+        assert!(few.contains("too few rounds") && !few.contains("below the target"));
     }
 
     #[test]
