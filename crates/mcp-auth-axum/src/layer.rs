@@ -253,9 +253,9 @@ pin_project! {
     /// call.
     ///
     /// Written out by hand rather than as an `async fn`: an `async fn` keeps its arguments for
-    /// its whole life and gives every value alive across two awaits a slot of its own, which
-    /// came to 1,384 bytes here; this keeps the request's parts only while the body arrives, and
-    /// the wrapped service's future only after.
+    /// its whole life and gives every value alive across two awaits a slot of its own (the
+    /// `async fn` this replaced took 1,528 bytes under axum's router, this 488); this keeps the
+    /// request's parts only while the body arrives, and the wrapped service's future only after.
     struct Serve<S: Service<Request<Body>>> {
         shared: Arc<Shared<S>>,
         inner: S,
