@@ -29,6 +29,12 @@ pub(crate) fn allowed(
     );
 }
 
+/// Whether an [`allowed`] event would be recorded (a subscriber takes `info` events of
+/// [`AUDIT_TARGET`]): what it names need not be worked out otherwise.
+pub(crate) fn allowed_is_recorded() -> bool {
+    tracing::enabled!(target: AUDIT_TARGET, tracing::Level::INFO)
+}
+
 pub(crate) fn refused(
     err: &AuthError,
     token: Option<&BearerToken>,

@@ -364,7 +364,13 @@ impl ResourceGuard {
         admitted: &Admitted,
         body: &'b [u8],
     ) -> Result<CalledTools<'b>, ErrorResponse> {
-        let (tools, needed) = self.inner.tools.requirements(body);
+        let tools = &self.inner.tools;
+        // The names are read for the audit event only if it is recorded.
+        let (tools, needed) = if tools.named_in(body) || audit::allowed_is_recorded() {
+            tools.requirements(body)
+        } else {
+            (CalledTools::none(), Cow::Owned(Scopes::new()))
+        };
         self.require(admitted, &needed)?;
         Ok(tools)
     }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use foldhash::fast::RandomState;
+use memchr::memmem::Finder;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -18,12 +19,15 @@ use serde_json::Value;
 use crate::scope::Scopes;
 
 /// Tool name to the scopes it needs.
-///
-/// Hashed with foldhash rather than SipHash: the names are the server's own (a client only
-/// looks them up, it cannot fill the map), so there is no flooding to resist, and the lookup
-/// runs on every `tools/call`.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ToolScopes(HashMap<String, Scopes, RandomState>);
+pub(crate) struct ToolScopes {
+    /// Hashed with foldhash rather than SipHash: the names are the server's own (a client
+    /// only looks them up, it cannot fill the map), so there is no flooding to resist, and the
+    /// lookup runs on every `tools/call`.
+    scopes: HashMap<String, Scopes, RandomState>,
+    /// Each name as it is spelled in JSON without escapes, `"name"`: [`ToolScopes::named_in`].
+    quoted: Vec<Finder<'static>>,
+}
 
 /// The tools a JSON-RPC body calls, by the names it gives them (for the audit event): borrowed
 /// from the body where it spells them without escapes. Displayed comma-separated.
@@ -85,18 +89,40 @@ impl ToolScopes {
     /// Every scope any tool needs: what an unreadable `tools/call` must carry.
     fn all(&self) -> Scopes {
         let mut all = Scopes::new();
-        for scopes in self.0.values() {
+        for scopes in self.scopes.values() {
             all.extend(scopes);
         }
         all
     }
 
     pub(crate) fn insert(&mut self, tool: String, scopes: Scopes) {
-        self.0.entry(tool).or_default().extend(&scopes);
+        if !self.scopes.contains_key(&tool) {
+            let quoted = format!("\"{tool}\"");
+            self.quoted
+                .push(Finder::new(quoted.as_bytes()).into_owned());
+        }
+        self.scopes.entry(tool).or_default().extend(&scopes);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.scopes.is_empty()
+    }
+
+    /// Whether `body` may name a tool that has scopes: `false` is certain, whatever the
+    /// body's structure and however a JSON parser reads it.
+    ///
+    /// Why it is certain: in JSON, only an escape (`\`) lets a string's text differ from the
+    /// bytes between its quotes. So in a body without a backslash, every string that reads
+    /// `hello` is spelled `"hello"`, and a body that contains no configured name in quotes
+    /// cannot call such a tool: not by name, nor by position, nor under a duplicate key. Such a
+    /// body needs no tool scope, and reading it ([`ToolScopes::requirements`], over a thousand
+    /// instructions for a typical call) is skipped for a search costing tens. It also
+    /// covers an unreadable `tools/call` (which otherwise needs every tool scope, failing
+    /// closed), since no reading of it can reach a configured tool either. (A tool name that
+    /// JSON must escape, such as one with a quote, implies a backslash, so the full reading.)
+    pub(crate) fn named_in(&self, body: &[u8]) -> bool {
+        memchr::memchr(b'\\', body).is_some()
+            || self.quoted.iter().any(|quoted| quoted.find(body).is_some())
     }
 
     /// The tools called by a JSON-RPC message (or batch), and the scopes they need together.
@@ -141,7 +167,7 @@ impl ToolScopes {
         for call in calls {
             match call {
                 Target::Named(name) => {
-                    if let Some(scopes) = self.0.get(name.as_ref()) {
+                    if let Some(scopes) = self.scopes.get(name.as_ref()) {
                         if needed.is_empty() {
                             needed = Cow::Borrowed(scopes);
                         } else {
@@ -780,8 +806,13 @@ mod tests {
     ///   it does not read with `IgnoredAny` (no UTF-8, number range or depth checks there), may
     ///   still read a call and require its scopes: the fail-closed side.
     /// - The public entry is the scanner where it answers, else the streaming path.
+    /// - Where [`ToolScopes::named_in`] says no configured tool is named, none is: no string of
+    ///   the parsed body (key or value) is one, and no reading names one.
     fn assert_agree(t: &ToolScopes, body: &[u8]) -> bool {
         let shown_body = String::from_utf8_lossy(body);
+        if !t.named_in(body) {
+            assert_names_none(t, body);
+        }
         let valid = serde_json::from_slice::<Value>(body).is_ok();
         let slow = shown(t.requirements_slow(body));
         let serde = shown(t.requirements_serde(body));
@@ -803,6 +834,86 @@ mod tests {
             }
             None => false,
         }
+    }
+
+    /// Asserts that no reading of `body` meets a configured tool's name.
+    fn assert_names_none(t: &ToolScopes, body: &[u8]) {
+        fn strings<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+            match value {
+                Value::String(text) => out.push(text),
+                Value::Array(items) => items.iter().for_each(|item| strings(item, out)),
+                Value::Object(map) => {
+                    for (key, item) in map {
+                        out.push(key);
+                        strings(item, out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let shown_body = String::from_utf8_lossy(body);
+        let configured = |name: &str| t.scopes.contains_key(name);
+        if let Ok(value) = serde_json::from_slice::<Value>(body) {
+            let mut all = Vec::new();
+            strings(&value, &mut all);
+            assert!(
+                !all.into_iter().any(configured),
+                "named_in missed: {shown_body}"
+            );
+        }
+        for (tools, _) in [t.requirements_serde(body), t.requirements_slow(body)] {
+            assert!(
+                !tools.names().any(configured),
+                "named_in missed: {shown_body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_body_names_a_tool_only_in_quotes_or_with_an_escape() {
+        let t = two_tools();
+        for (body, named) in [
+            (
+                &br#"{"method":"tools/call","params":{"name":"whoami"}}"#[..],
+                false,
+            ),
+            (br#"{"method":"tools/list"}"#, false),
+            // Unreadable, but no reading of it can reach a configured tool.
+            (br#"{"method":"tools/call","params":{"name":5}}"#, false),
+            (
+                br#"{"method":"tools/call","params":{"name":"hello2"}}"#,
+                false,
+            ),
+            (
+                br#"{"method":"tools/call","params":{"name":"hello"}}"#,
+                true,
+            ),
+            (br#"{"method":"tools/call","params":[null,"admin"]}"#, true),
+            (
+                br#"{"method":"tools/call","params":{"name":"whoami"},"x":"hello"}"#,
+                true,
+            ),
+            // An escape anywhere may spell a name: the full reading decides.
+            (
+                br#"{"method":"tools/call","params":{"name":"hel\u006co"}}"#,
+                true,
+            ),
+            (
+                br#"{"method":"tools/call","params":{"name":"who\u0061mi"}}"#,
+                true,
+            ),
+        ] {
+            assert_eq!(t.named_in(body), named, "{}", String::from_utf8_lossy(body));
+            if !named {
+                assert_names_none(&t, body);
+            }
+        }
+        // A name JSON must escape is only ever spelled with a backslash.
+        let mut quote = ToolScopes::default();
+        quote.insert("say \"hi\"".into(), "greet".parse().unwrap());
+        let body = br#"{"method":"tools/call","params":{"name":"say \"hi\""}}"#;
+        assert!(quote.named_in(body));
+        assert_eq!(quote.requirements(body).1.to_string(), "greet");
     }
 
     /// `depth` nested arrays around `null`, as a call's argument.
@@ -1037,7 +1148,7 @@ mod tests {
         ];
         let alphabet = b"{}[]\",:\\ 0123456789-.eEtfnulr\ttools/callmethodparamsname\xc3\xa9";
         let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let (mut scanned, iterations) = (0, 20_000);
+        let (mut scanned, mut unnamed, iterations) = (0, 0, 20_000);
         for _ in 0..iterations {
             let mut body = seeds[rng.below(seeds.len())].to_vec();
             for _ in 0..=rng.below(3) {
@@ -1052,7 +1163,13 @@ mod tests {
                 }
             }
             scanned += usize::from(assert_agree(&t, &body));
+            unnamed += usize::from(!t.named_in(&body));
         }
+        // Many bodies name no configured tool: `named_in` was put to the test as well.
+        assert!(
+            unnamed > iterations / 5,
+            "named_in said no for {unnamed} of {iterations}"
+        );
         // The mutations leave many bodies valid: the scanner's answers were put to the test.
         assert!(
             scanned > iterations / 5,

@@ -66,6 +66,45 @@ async fn batch_with_a_protected_tool_is_403() {
     assert_eq!(echoed, batch);
 }
 
+/// Posts `body` as it is written (escapes and all).
+async fn post_raw(server: &TestServer, token: &str, body: &'static str) -> reqwest::Response {
+    server
+        .request(Method::POST, "/mcp", Some(token))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_protected_tool_is_found_however_the_body_spells_it() {
+    let server = TestServer::start(static_validator(), with_hello_scope).await;
+    for body in [
+        // An escape in the name, or anywhere else in the body.
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hel\u006co"}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"hello"}}"#,
+        // A call the layer cannot read, naming the tool: every tool scope (fail closed).
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["hello"]}"#,
+    ] {
+        let response = post_raw(&server, ALICE, body).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            greet_challenge(&server).as_str()
+        );
+    }
+    // A body in which no reading can meet `hello` needs no tool scope, even an unreadable call.
+    for body in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami"}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}"#,
+    ] {
+        let response = post_raw(&server, ALICE, body).await;
+        assert_eq!(response.status(), StatusCode::OK, "{body}");
+        assert_eq!(response.text().await.unwrap(), body);
+    }
+}
+
 #[tokio::test]
 async fn body_over_max_body_is_413() {
     let server =
