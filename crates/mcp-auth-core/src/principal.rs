@@ -75,6 +75,7 @@ impl PartialEq for Claims {
 
 impl Principal {
     /// Starts a principal for subject `sub`.
+    #[inline]
     pub fn builder(subject: impl Into<String>) -> PrincipalBuilder {
         PrincipalBuilder(PrincipalInner {
             subject: subject.into(),
@@ -219,68 +220,81 @@ impl Principal {
 #[derive(Debug, Clone)]
 pub struct PrincipalBuilder(PrincipalInner);
 
+// `#[inline]` throughout: a builder is moved by value through every call, and a validator in
+// another crate copies it whole into and out of each call it cannot inline.
 impl PrincipalBuilder {
     /// Sets the issuer.
+    #[inline]
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.0.issuer = Some(issuer.into());
         self
     }
 
     /// Sets the audiences.
+    #[inline]
     pub fn audiences(mut self, audiences: Vec<String>) -> Self {
         self.0.audiences = audiences;
         self
     }
 
     /// Sets the granted scopes.
+    #[inline]
     pub fn scopes(mut self, scopes: Scopes) -> Self {
         self.0.scopes = scopes;
         self
     }
 
     /// Sets the email.
+    #[inline]
     pub fn email(mut self, email: impl Into<String>) -> Self {
         self.0.email = Some(email.into());
         self
     }
 
     /// Sets `preferred_username`.
+    #[inline]
     pub fn preferred_username(mut self, name: impl Into<String>) -> Self {
         self.0.preferred_username = Some(name.into());
         self
     }
 
     /// Sets the client id.
+    #[inline]
     pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
         self.0.client_id = Some(client_id.into());
         self
     }
 
     /// Sets the tenant.
+    #[inline]
     pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
         self.0.tenant = Some(tenant.into());
         self
     }
 
     /// Sets the groups.
+    #[inline]
     pub fn groups(mut self, groups: Vec<String>) -> Self {
         self.0.groups = groups;
         self
     }
 
     /// Sets the roles.
+    #[inline]
     pub fn roles(mut self, roles: Vec<String>) -> Self {
         self.0.roles = roles;
         self
     }
 
     /// Sets the expiry, seconds since the Unix epoch.
+    #[inline]
     pub fn expires_at_unix(mut self, exp: u64) -> Self {
         self.0.expires_at = Some(exp);
         self
     }
 
     /// Sets the raw claims.
+    #[inline]
     pub fn claims(mut self, claims: Map<String, Value>) -> Self {
         self.0.claims = Claims {
             json: None,
@@ -292,6 +306,7 @@ impl PrincipalBuilder {
     /// Sets the raw claims as the text of the JSON object they were read from, parsed only when
     /// first asked for ([`Principal::claims`]): for validators, which have read (and so checked)
     /// that text already. Text that is not a JSON object reads as no claims.
+    #[inline]
     pub fn claims_json(mut self, json: String) -> Self {
         self.0.claims = Claims {
             json: Some(json),
@@ -301,6 +316,7 @@ impl PrincipalBuilder {
     }
 
     /// Finishes the principal.
+    #[inline]
     pub fn build(self) -> Principal {
         Principal(Arc::new(self.0))
     }
