@@ -39,6 +39,26 @@ where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
+    let value = single_authorization(authorization, query)?;
+    parse_bearer_credentials(value.as_ref())
+        .map(BearerToken::new)
+        .ok_or(MALFORMED)
+}
+
+/// The refusal of an `Authorization` value that is not `Bearer 1*SP b64token`.
+pub(crate) const MALFORMED: AuthError =
+    AuthError::InvalidRequest(InvalidRequestReason::MalformedAuthorization);
+
+/// The one `Authorization` header value of a request whose query carries no token: the checks
+/// of [`extract_bearer`] before the value's syntax.
+pub(crate) fn single_authorization<I>(
+    authorization: I,
+    query: Option<&str>,
+) -> Result<I::Item, AuthError>
+where
+    I: IntoIterator,
+    I::Item: AsRef<[u8]>,
+{
     if query.is_some_and(query_has_access_token) {
         return Err(AuthError::InvalidRequest(
             InvalidRequestReason::TokenInQuery,
@@ -53,24 +73,27 @@ where
             InvalidRequestReason::DuplicateAuthorization,
         ));
     }
-    parse_bearer_credentials(value.as_ref())
-        .map(BearerToken::new)
-        .ok_or(AuthError::InvalidRequest(
-            InvalidRequestReason::MalformedAuthorization,
-        ))
+    Ok(value)
+}
+
+/// The bytes after `Bearer 1*SP` (scheme case-insensitive), unchecked: the token if the value
+/// is well formed. A validator may recognise them by their digest before they are checked
+/// ([`crate::validator::TokenValidator::recall`]).
+pub(crate) fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"bearer") || rest.first() != Some(&b' ') {
+        return None;
+    }
+    let start = rest.iter().position(|&b| b != b' ')?;
+    Some(&rest[start..])
 }
 
 /// Parses `Bearer 1*SP b64token`; returns the token.
 ///
 /// Runs on every request, so it works on bytes, and checks the token without an early exit
 /// per byte: comparisons folded without branching compile to vector instructions.
-fn parse_bearer_credentials(value: &[u8]) -> Option<&str> {
-    let (scheme, rest) = value.split_at_checked(6)?;
-    if !scheme.eq_ignore_ascii_case(b"bearer") || rest.first() != Some(&b' ') {
-        return None;
-    }
-    let start = rest.iter().position(|&b| b != b' ')?;
-    let token = &rest[start..];
+pub(crate) fn parse_bearer_credentials(value: &[u8]) -> Option<&str> {
+    let token = bearer_credentials(value)?;
     if !is_b64token(token) {
         return None;
     }

@@ -173,9 +173,9 @@ struct Miss {
 }
 
 impl<V: TokenValidator> CachedValidator<V> {
-    /// The cached principal of `token`, or the [`Miss`] to store a fresh one with.
-    fn lookup(&self, token: &BearerToken) -> Result<Principal, Miss> {
-        let key = token.digest();
+    /// The cached principal of the token whose SHA-256 is `key`, or the [`Miss`] to store a
+    /// fresh one with.
+    fn lookup(&self, key: [u8; 32]) -> Result<Principal, Miss> {
         let now = self.clock.unix_now();
         // Read before validating: if the epoch moves meanwhile, the entry is already void.
         let epoch = self.inner.cache_epoch();
@@ -245,7 +245,7 @@ impl<V: TokenValidator> CachedValidator<V> {
 #[async_trait]
 impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
     async fn validate(&self, token: &BearerToken) -> Result<Principal, AuthError> {
-        let miss = match self.lookup(token) {
+        let miss = match self.lookup(token.digest()) {
             Ok(principal) => return Ok(principal),
             Err(miss) => miss,
         };
@@ -256,7 +256,7 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
 
     /// A hit answers at once; a miss does when the wrapped validator does.
     fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
-        let miss = match self.lookup(token) {
+        let miss = match self.lookup(token.digest()) {
             Ok(principal) => return Some(Ok(principal)),
             Err(miss) => miss,
         };
@@ -266,6 +266,17 @@ impl<V: TokenValidator> TokenValidator for CachedValidator<V> {
         };
         self.store(miss, &principal);
         Some(Ok(principal))
+    }
+
+    /// A cache hit: what `validate` answered for the token with this digest, checked as every
+    /// hit is (its epoch, its `exp`, its lifetime). Only successes are cached, and only after
+    /// `validate` or `validate_now`, so the token was read and accepted before.
+    fn recalls(&self) -> bool {
+        true
+    }
+
+    fn recall(&self, digest: &[u8; 32]) -> Option<Principal> {
+        self.lookup(*digest).ok()
     }
 
     fn cache_epoch(&self) -> u64 {
@@ -403,6 +414,33 @@ mod tests {
             AuthError::InvalidToken(InvalidTokenReason::Expired)
         ));
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn recall_answers_a_hit_by_digest_and_checks_it_as_any_hit() {
+        let clock = ManualClock::at_unix(1_000);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let cached = CachedValidator::new(
+            counting(1_010, calls.clone(), clock.clone()),
+            CacheConfig::default().clock(Arc::new(clock.clone())),
+        );
+        assert!(cached.recalls());
+        let token = BearerToken::new("t");
+        // Nothing is recalled before a validation accepted the token.
+        assert!(cached.recall(&token.digest()).is_none());
+        let validated = cached.validate(&token).await.unwrap();
+        assert_eq!(cached.recall(&token.digest()), Some(validated));
+        assert!(cached.recall(&BearerToken::new("u").digest()).is_none());
+        // Its `exp` is checked on recall too.
+        clock.advance(Duration::from_secs(10));
+        assert!(cached.recall(&token.digest()).is_none());
+        // A refused token is never recalled.
+        assert!(cached.validate(&token).await.is_err());
+        assert!(cached.recall(&token.digest()).is_none());
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Validators that keep nothing do not recall.
+        let plain = counting(1_010, calls, clock);
+        assert!(!plain.recalls() && plain.recall(&token.digest()).is_none());
     }
 
     #[derive(Debug)]

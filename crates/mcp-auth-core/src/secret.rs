@@ -32,11 +32,11 @@ pub struct Fingerprint([u8; 8]);
 impl Fingerprint {
     /// Fingerprint of arbitrary secret bytes.
     pub fn of(bytes: &[u8]) -> Self {
-        Self::of_digest(&Sha256::digest(bytes).into())
+        Self::of_digest(&digest_of(bytes))
     }
 
     /// The fingerprint of the secret whose SHA-256 is `digest`.
-    fn of_digest(digest: &[u8; 32]) -> Self {
+    pub(crate) fn of_digest(digest: &[u8; 32]) -> Self {
         let mut prefix = [0u8; 8];
         prefix.copy_from_slice(&digest[..8]);
         Self(prefix)
@@ -131,6 +131,15 @@ impl BearerToken {
         }
     }
 
+    /// `token`, whose SHA-256 is `digest` when known (computed otherwise when first needed).
+    #[cfg_attr(not(feature = "guard"), allow(dead_code))]
+    pub(crate) fn with_digest(token: String, digest: Option<[u8; 32]>) -> Self {
+        Self {
+            token,
+            digest: digest.map_or_else(OnceLock::new, OnceLock::from),
+        }
+    }
+
     /// The token text.
     ///
     /// # Security Warning
@@ -162,10 +171,14 @@ impl BearerToken {
 
     /// SHA-256 of the token, used as the validation cache key.
     pub fn digest(&self) -> [u8; 32] {
-        *self
-            .digest
-            .get_or_init(|| Sha256::digest(self.token.as_bytes()).into())
+        *self.digest.get_or_init(|| digest_of(self.token.as_bytes()))
     }
+}
+
+/// The SHA-256 of a token's bytes: [`BearerToken::digest`], also taken of a token not yet
+/// parsed ([`crate::validator::TokenValidator::recall`]).
+pub(crate) fn digest_of(token: &[u8]) -> [u8; 32] {
+    Sha256::digest(token).into()
 }
 
 impl fmt::Debug for BearerToken {

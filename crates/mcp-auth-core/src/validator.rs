@@ -53,6 +53,26 @@ pub trait TokenValidator: Send + Sync + 'static {
         None
     }
 
+    /// Whether this validator can answer [`TokenValidator::recall`]: the guard computes a
+    /// token's SHA-256 before reading its syntax only for validators that say so. The default
+    /// is `false`.
+    fn recalls(&self) -> bool {
+        false
+    }
+
+    /// The principal this validator already accepted a token for, given that token's SHA-256,
+    /// without looking at the token: a cache hit ([`crate::cache::CachedValidator`]).
+    ///
+    /// The guard asks this (when [`TokenValidator::recalls`]) before it parses the
+    /// `Authorization` header's token, and an answer spares it the parse, the token's copy and
+    /// that copy's zeroizing: the bytes with this digest are a token that was accepted before.
+    /// So an implementation must answer only with what `validate` answered for the token with
+    /// this digest, still valid now, or not at all. The default never answers.
+    fn recall(&self, digest: &[u8; 32]) -> Option<Principal> {
+        let _ = digest;
+        None
+    }
+
     /// A number that moves when earlier validations may no longer hold, for example when a
     /// signing key left the provider's key set. [`crate::cache::CachedValidator`] discards
     /// entries made under another epoch. Validators whose verdicts never go stale keep the
@@ -78,6 +98,14 @@ impl<V: TokenValidator + ?Sized> TokenValidator for Arc<V> {
         (**self).validate_now(token)
     }
 
+    fn recalls(&self) -> bool {
+        (**self).recalls()
+    }
+
+    fn recall(&self, digest: &[u8; 32]) -> Option<Principal> {
+        (**self).recall(digest)
+    }
+
     fn cache_epoch(&self) -> u64 {
         (**self).cache_epoch()
     }
@@ -91,6 +119,14 @@ impl<V: TokenValidator + ?Sized> TokenValidator for Box<V> {
 
     fn validate_now(&self, token: &BearerToken) -> Option<Result<Principal, AuthError>> {
         (**self).validate_now(token)
+    }
+
+    fn recalls(&self) -> bool {
+        (**self).recalls()
+    }
+
+    fn recall(&self, digest: &[u8; 32]) -> Option<Principal> {
+        (**self).recall(digest)
     }
 
     fn cache_epoch(&self) -> u64 {

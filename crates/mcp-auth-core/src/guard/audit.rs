@@ -3,16 +3,16 @@
 //! Emitted through `tracing` with target `mcp_auth::audit`, so they can be routed to their own
 //! sink. Tokens never appear; their SHA-256 prefix does.
 
+use super::Presented;
 use crate::error::AuthError;
 use crate::principal::Principal;
-use crate::secret::BearerToken;
 
 /// The audit target.
 pub const AUDIT_TARGET: &str = "mcp_auth::audit";
 
 pub(crate) fn allowed(
     principal: &Principal,
-    token: &BearerToken,
+    token: &Presented,
     method: &str,
     path: &str,
     tools: &super::CalledTools<'_>,
@@ -37,7 +37,7 @@ pub(crate) fn allowed_is_recorded() -> bool {
 
 pub(crate) fn refused(
     err: &AuthError,
-    token: Option<&BearerToken>,
+    token: Option<&Presented>,
     subject: Option<&str>,
     method: &str,
     path: &str,
@@ -81,7 +81,7 @@ pub(crate) fn foreign_session(admitted: &super::Admitted) {
 
 /// A token's fingerprint, or nothing when no token was read: the SHA-256 is computed only if
 /// the event is recorded (and then once per token).
-struct FingerprintOf<'t>(Option<&'t BearerToken>);
+struct FingerprintOf<'t>(Option<&'t Presented>);
 
 impl std::fmt::Display for FingerprintOf<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -139,6 +139,39 @@ cases! {
         expect::ok(&ex, alice_body().as_bytes());
     }
 
+    /// With a validation cache, which the guard asks by the token's digest before it reads
+    /// the token, a cached token is admitted again, spelled as the parser reads it (any case of
+    /// the scheme, any number of spaces); the refusals of the cases above stand as without it.
+    async fn cached_token_is_read_as_any_other(h) {
+        let server = h.start(Scenario::new().with_validation_cache()).await;
+        for value in ["Bearer alice-token", "Bearer alice-token", "bEaReR   alice-token"] {
+            let ex = server.send(Req::get("/me").header("authorization", value).note(value)).await;
+            expect::ok(&ex, alice_body().as_bytes());
+        }
+        let (challenge, body) =
+            expect::invalid_request("the Authorization header is not a Bearer credential");
+        for value in [
+            "Bearer\talice-token",
+            "Token alice-token",
+            "Bearer alice-token,",
+            "Bearer alice-token extra",
+            "alice-token",
+        ] {
+            let req = Req::get("/me").header("authorization", value).note(value);
+            let ex = server.send(req).await;
+            expect::refusal(&ex, 400, Some(&challenge), &body);
+        }
+        let (challenge, body) = expect::invalid_request("more than one Authorization header");
+        let ex = server.send(Req::get("/me").bearer(ALICE).bearer(ALICE)).await;
+        expect::refusal(&ex, 400, Some(&challenge), &body);
+        let (challenge, body) =
+            expect::invalid_request("access tokens are not accepted in the URI query");
+        let ex = server
+            .send(Req::get(&format!("/me?access_token={ALICE}")).bearer(ALICE))
+            .await;
+        expect::refusal(&ex, 400, Some(&challenge), &body);
+    }
+
     /// A valid token reaches the handler, which reads the principal (`Authenticated`).
     async fn principal_reaches_the_handler(h) {
         let server = h.start(Scenario::new()).await;

@@ -130,6 +130,7 @@ macro_rules! __conformance_cases {
             malformed_authorization_is_invalid_request,
             duplicate_authorization_is_invalid_request,
             token_in_query_is_invalid_request,
+            cached_token_is_read_as_any_other,
             principal_reaches_the_handler,
             require_scopes_on_every_request,
             require_scopes_per_route,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mcp_auth_core::cache::{CacheConfig, CachedValidator};
 use mcp_auth_core::metadata::{ProtectedResource, ResourceUri};
 use mcp_auth_core::{
     AuthError, BearerToken, InvalidTokenReason, Principal, Scopes, TokenValidator, validator_fn,
@@ -82,6 +83,7 @@ pub struct Scenario {
     tool_scopes: Vec<(String, Scopes)>,
     max_body: Option<usize>,
     session_binding: bool,
+    validation_cache: bool,
 }
 
 impl Default for Scenario {
@@ -115,6 +117,7 @@ impl Scenario {
             tool_scopes: Vec::new(),
             max_body: None,
             session_binding: true,
+            validation_cache: false,
         }
     }
 
@@ -143,9 +146,32 @@ impl Scenario {
         self
     }
 
-    /// The validator ([`scripted_validator`]).
+    /// Puts a validation cache ([`CachedValidator`]) in front of the validator. Its principals
+    /// then expire an hour ahead: the cache keeps only principals that expire.
+    pub fn with_validation_cache(mut self) -> Self {
+        self.validation_cache = true;
+        self
+    }
+
+    /// The validator ([`scripted_validator`], behind a cache with
+    /// [`Scenario::with_validation_cache`]).
     pub fn validator(&self) -> Arc<dyn TokenValidator> {
-        scripted_validator()
+        if !self.validation_cache {
+            return scripted_validator();
+        }
+        let scripted = scripted_validator();
+        let expiring = validator_fn(move |token: BearerToken| {
+            let scripted = Arc::clone(&scripted);
+            async move {
+                let principal = scripted.validate(&token).await?;
+                let in_an_hour = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |now| now.as_secs())
+                    + 3600;
+                Ok(principal.into_builder().expires_at_unix(in_an_hour).build())
+            }
+        });
+        Arc::new(CachedValidator::new(expiring, CacheConfig::default()))
     }
 
     /// The protected resource.
