@@ -254,7 +254,7 @@ impl ResourceGuard {
     /// validates it, and checks the scopes every request needs.
     ///
     /// `authorization` yields the raw value of each `Authorization` header: pass the framework's
-    /// header iterator as it is ([`extract_bearer`]).
+    /// header iterator as it is ([`extract_bearer`](crate::bearer::extract_bearer)).
     ///
     /// # Errors
     ///
