@@ -395,14 +395,24 @@ mod tests {
         })
     }
 
-    #[tokio::test]
-    async fn hit_skips_inner_and_expired_entry_is_refused() {
+    /// A cache on a manual clock at 1,000 in front of [`counting`] with `exp` 1,010.
+    fn counted_cache() -> (
+        CachedValidator<impl TokenValidator>,
+        Arc<AtomicUsize>,
+        ManualClock,
+    ) {
         let clock = ManualClock::at_unix(1_000);
         let calls = Arc::new(AtomicUsize::new(0));
         let cached = CachedValidator::new(
             counting(1_010, calls.clone(), clock.clone()),
             CacheConfig::default().clock(Arc::new(clock.clone())),
         );
+        (cached, calls, clock)
+    }
+
+    #[tokio::test]
+    async fn hit_skips_inner_and_expired_entry_is_refused() {
+        let (cached, calls, clock) = counted_cache();
         let token = BearerToken::new("t");
         cached.validate(&token).await.unwrap();
         cached.validate(&token).await.unwrap();
@@ -418,12 +428,7 @@ mod tests {
 
     #[tokio::test]
     async fn recall_answers_a_hit_by_digest_and_checks_it_as_any_hit() {
-        let clock = ManualClock::at_unix(1_000);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let cached = CachedValidator::new(
-            counting(1_010, calls.clone(), clock.clone()),
-            CacheConfig::default().clock(Arc::new(clock.clone())),
-        );
+        let (cached, calls, clock) = counted_cache();
         assert!(cached.recalls());
         let token = BearerToken::new("t");
         // Nothing is recalled before a validation accepted the token.
