@@ -192,10 +192,9 @@ impl HmacValidator {
         // The claims are read once, for the checks and for the principal alike; the others
         // stay as text until someone asks for them (`Principal::claims`).
         let (claims, json) = jws.payload_claims()?;
-        let known = claims.known();
-        self.policy.check_known(&known)?;
-        let principal = known
-            .principal()
+        self.policy.check_known(&claims.known())?;
+        let principal = claims
+            .into_principal()
             .ok_or(InvalidTokenReason::MissingClaim("sub"))?;
         Ok(principal.claims_json(json).build())
     }

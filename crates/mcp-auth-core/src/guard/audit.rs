@@ -75,7 +75,7 @@ pub(crate) fn foreign_session(admitted: &super::Admitted) {
         subject = admitted.principal.subject(),
         token = %FingerprintOf(Some(&admitted.token)),
         method = admitted.method.as_ref(),
-        path = admitted.path.as_str(),
+        path = admitted.path.as_ref(),
     );
 }
 

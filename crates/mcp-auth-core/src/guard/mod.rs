@@ -110,9 +110,10 @@ impl std::fmt::Debug for ResourceGuard {
 pub struct Admitted {
     principal: Principal,
     token: Presented,
-    /// For the audit events and the `DELETE` check; the common methods cost no allocation.
+    /// For the audit events and the `DELETE` check; the common methods and paths cost no
+    /// allocation.
     method: Cow<'static, str>,
-    path: String,
+    path: Cow<'static, str>,
 }
 
 impl Admitted {
@@ -163,7 +164,7 @@ pub enum Authentication {
 pub struct PendingAuthentication {
     token: BearerToken,
     method: Cow<'static, str>,
-    path: String,
+    path: Cow<'static, str>,
 }
 
 /// What to do with a presented `Mcp-Session-Id`.
@@ -318,7 +319,7 @@ impl ResourceGuard {
                     Presented::Recalled(known),
                     Ok(principal),
                     method_name(method),
-                    path.to_owned(),
+                    path_name(path),
                 ));
             }
             digest = Some(known);
@@ -332,12 +333,12 @@ impl ResourceGuard {
                 Presented::Token(token),
                 verdict,
                 method_name(method),
-                path.to_owned(),
+                path_name(path),
             )),
             None => Authentication::Pending(PendingAuthentication {
                 token,
                 method: method_name(method),
-                path: path.to_owned(),
+                path: path_name(path),
             }),
         }
     }
@@ -367,7 +368,7 @@ impl ResourceGuard {
         token: Presented,
         verdict: Result<Principal, AuthError>,
         method: Cow<'static, str>,
-        path: String,
+        path: Cow<'static, str>,
     ) -> Result<Admitted, ErrorResponse> {
         let principal = match verdict {
             Ok(principal) => principal,
@@ -494,6 +495,18 @@ fn method_name(method: &str) -> Cow<'static, str> {
         .into_iter()
         .find(|known| *known == method)
         .map_or_else(|| Cow::Owned(method.to_owned()), Cow::Borrowed)
+}
+
+/// `path` without an allocation when it is `/mcp`, the endpoint path the MCP specification's
+/// examples use and most servers keep (the path is kept for every admitted request, for its
+/// audit events).
+fn path_name(path: &str) -> Cow<'static, str> {
+    const MCP: &str = "/mcp";
+    if path == MCP {
+        Cow::Borrowed(MCP)
+    } else {
+        Cow::Owned(path.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -720,5 +733,12 @@ mod tests {
         assert!(matches!(method_name("DELETE"), Cow::Borrowed("DELETE")));
         assert!(matches!(method_name("PROPFIND"), Cow::Owned(m) if m == "PROPFIND"));
         assert!(matches!(method_name("post"), Cow::Owned(m) if m == "post"));
+    }
+
+    #[test]
+    fn the_usual_endpoint_path_is_not_copied() {
+        assert!(matches!(path_name("/mcp"), Cow::Borrowed("/mcp")));
+        assert!(matches!(path_name("/mcp/"), Cow::Owned(p) if p == "/mcp/"));
+        assert!(matches!(path_name("/v1/mcp"), Cow::Owned(p) if p == "/v1/mcp"));
     }
 }

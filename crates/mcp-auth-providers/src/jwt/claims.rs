@@ -322,22 +322,15 @@ impl<'a> KnownClaims<'a> {
     /// The principal these claims describe, without its raw claims: the mapping of
     /// [`mcp_auth_core::principal_from_claims`] (a test holds the two equal), reading the claims
     /// found once instead of looking each up. `None` when `sub` is missing or not a string.
+    #[cfg(any(feature = "oidc", test))]
     pub(crate) fn principal(&self) -> Option<PrincipalBuilder> {
-        fn text(claim: Option<&Value>) -> Option<&str> {
-            claim.and_then(Value::as_str)
-        }
-        let strings = |claim: Option<&Value>| -> Vec<String> {
-            match claim {
-                Some(Value::Array(list)) => list
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                Some(Value::String(one)) => vec![one.clone()],
-                _ => Vec::new(),
-            }
-        };
-        let subject = text(self.sub)?;
+        let subject = text(self.sub)?.to_owned();
+        Some(self.principal_of(subject, strings(self.aud)))
+    }
+
+    /// [`KnownClaims::principal`] with its subject and audiences already read (`sub` and `aud`
+    /// are not read again).
+    fn principal_of(&self, subject: String, audiences: Vec<String>) -> PrincipalBuilder {
         let mut scopes = text(self.scope).map_or_else(Scopes::new, Scopes::from_claim_lossy);
         match self.scp {
             Some(Value::String(scp)) => scopes.extend(&Scopes::from_claim_lossy(scp)),
@@ -348,15 +341,6 @@ impl<'a> KnownClaims<'a> {
             }
             _ => {}
         }
-        let audiences = match self.aud {
-            Some(Value::String(aud)) => vec![aud.clone()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            _ => Vec::new(),
-        };
         let mut builder = Principal::builder(subject)
             .audiences(audiences)
             .scopes(scopes);
@@ -383,11 +367,44 @@ impl<'a> KnownClaims<'a> {
         if let Some(exp) = exp {
             builder = builder.expires_at_unix(exp);
         }
-        Some(
-            builder
-                .groups(strings(self.groups))
-                .roles(strings(self.roles)),
-        )
+        builder
+            .groups(strings(self.groups))
+            .roles(strings(self.roles))
+    }
+}
+
+/// A claim's text, when it is a string.
+fn text(claim: Option<&Value>) -> Option<&str> {
+    claim.and_then(Value::as_str)
+}
+
+/// The strings of a claim that is one string or an array of them (`aud`, `groups`, `roles`);
+/// items of another type are dropped.
+fn strings(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
+}
+
+/// [`strings`], moving the strings out of the claim rather than copying them.
+#[cfg(any(feature = "hmac", test))]
+fn into_strings(claim: Option<Value>) -> Vec<String> {
+    match claim {
+        Some(Value::Array(list)) => list
+            .into_iter()
+            .filter_map(|item| match item {
+                Value::String(one) => Some(one),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::String(one)) => vec![one],
+        _ => Vec::new(),
     }
 }
 
@@ -396,7 +413,13 @@ impl<'a> KnownClaims<'a> {
 mod payload {
     use serde_json::Value;
 
-    use super::{KNOWN_CLAIMS, KnownClaims, known_claim};
+    use mcp_auth_core::principal::PrincipalBuilder;
+
+    use super::{KNOWN_CLAIMS, KnownClaims, into_strings, known_claim};
+
+    /// The slots of `sub` and `aud` in [`KNOWN_CLAIMS`].
+    pub(super) const SUB: usize = 5;
+    pub(super) const AUD: usize = 3;
 
     /// The claims [`KnownClaims`] names, read straight from a payload's JSON text in one pass:
     /// the values of the other claims are checked for syntax and skipped, and no map is built.
@@ -411,6 +434,16 @@ mod payload {
         /// The claims found, as [`KnownClaims::read`] gives them.
         pub(crate) fn known(&self) -> KnownClaims<'_> {
             KnownClaims::from_slots(self.values.each_ref().map(Option::as_ref))
+        }
+
+        /// [`KnownClaims::principal`] of [`PayloadClaims::known`], moving the subject and the
+        /// audiences into it rather than copying them: the claims are not needed after.
+        pub(crate) fn into_principal(mut self) -> Option<PrincipalBuilder> {
+            let Some(Value::String(subject)) = self.values[SUB].take() else {
+                return None;
+            };
+            let audiences = into_strings(self.values[AUD].take());
+            Some(self.known().principal_of(subject, audiences))
         }
     }
 
@@ -617,11 +650,15 @@ mod tests {
             let Value::Object(map) = case else {
                 unreachable!("every case is an object")
             };
-            assert_eq!(
-                principal_from_claims(map.clone()),
-                mcp_auth_core::principal_from_claims(map.clone()),
-                "{map:?}"
-            );
+            let core = mcp_auth_core::principal_from_claims(map.clone());
+            assert_eq!(principal_from_claims(map.clone()), core, "{map:?}");
+            // The HMAC validator's path: read from the text, the subject and audiences moved.
+            let text = serde_json::to_string(&map).unwrap();
+            let payload = serde_json::from_str::<PayloadClaims>(&text).unwrap();
+            let moved = payload
+                .into_principal()
+                .map(|builder| builder.claims(map.clone()).build());
+            assert_eq!(moved, core, "{map:?}");
         }
     }
 
@@ -652,6 +689,8 @@ mod tests {
         for (index, name) in KNOWN_CLAIMS.iter().enumerate() {
             assert_eq!(known_claim(name), Some(index), "{name}");
         }
+        assert_eq!(KNOWN_CLAIMS[payload::SUB], "sub");
+        assert_eq!(KNOWN_CLAIMS[payload::AUD], "aud");
         for other in ["", "Sub", "sub ", "subject", "jti", "auth_time"] {
             assert_eq!(known_claim(other), None, "{other}");
         }

@@ -160,9 +160,7 @@ impl CompactJws<'_> {
     /// [`InvalidTokenReason::Malformed`] when the payload is not base64url JSON object: exactly
     /// when [`CompactJws::claims`] fails.
     pub(crate) fn payload_claims(&self) -> Result<(PayloadClaims, String), InvalidTokenReason> {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(self.payload)
-            .map_err(|_| InvalidTokenReason::Malformed)?;
+        let bytes = decode_to_vec(self.payload)?;
         let json = String::from_utf8(bytes).map_err(|_| InvalidTokenReason::Malformed)?;
         let claims = serde_json::from_str(&json).map_err(|_| InvalidTokenReason::Malformed)?;
         Ok((claims, json))
@@ -242,11 +240,20 @@ fn with_decoded<const N: usize, T>(
             .map_err(|_| InvalidTokenReason::Malformed)?;
         read(&buffer[..len])
     } else {
-        let bytes = URL_SAFE_NO_PAD
-            .decode(text)
-            .map_err(|_| InvalidTokenReason::Malformed)?;
-        read(&bytes)
+        read(&decode_to_vec(text)?)
     }
+}
+
+/// Decodes base64url `text` into a new vector. Not [`base64::Engine::decode`]: it asks for zeroed
+/// memory, and glibc's `calloc` (before 2.41) always takes the arena's slow path, never the
+/// per-thread cache that `malloc` serves small blocks from; the decoder writes every byte it
+/// keeps anyway.
+fn decode_to_vec(text: &str) -> Result<Vec<u8>, InvalidTokenReason> {
+    let mut bytes = Vec::new();
+    URL_SAFE_NO_PAD
+        .decode_vec(text, &mut bytes)
+        .map_err(|_| InvalidTokenReason::Malformed)?;
+    Ok(bytes)
 }
 
 /// The `typ` values seen on access tokens, kept without an allocation.
