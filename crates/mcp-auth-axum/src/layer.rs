@@ -39,7 +39,7 @@ use std::task::{Context, Poll, ready};
 
 use axum::body::{Body, HttpBody};
 use axum::response::{IntoResponse, Response};
-use futures::future::{BoxFuture, Either};
+use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Method, Request};
@@ -201,7 +201,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+    type Future = ResponseFuture<S>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.ready
@@ -232,18 +232,82 @@ where
         // per-thread cache (glibc's takes blocks up to 1,032 bytes; a larger one is served from
         // the arena's bins, which may first consolidate every freed small block).
         match authentication {
-            Authentication::Done(Ok(admitted)) => {
-                Box::pin(Serve::new(shared, inner, request, admitted))
-            }
-            Authentication::Done(Err(refusal)) => {
-                Box::pin(std::future::ready(Ok(into_response(refusal)))) as Self::Future
-            }
-            Authentication::Pending(pending) => Box::pin(async move {
-                match shared.layer.guard.finish_authentication(pending).await {
-                    Ok(admitted) => Serve::new(shared, inner, request, admitted).await,
-                    Err(refusal) => Ok(into_response(refusal)),
-                }
-            }),
+            Authentication::Done(Ok(admitted)) => Serve::start(shared, inner, request, admitted),
+            Authentication::Done(Err(refusal)) => ResponseFuture::answered(into_response(refusal)),
+            Authentication::Pending(pending) => ResponseFuture {
+                kind: Kind::Pending {
+                    future: Box::pin(async move {
+                        match shared.layer.guard.finish_authentication(pending).await {
+                            Ok(admitted) => Serve::start(shared, inner, request, admitted).await,
+                            Err(refusal) => Ok(into_response(refusal)),
+                        }
+                    }),
+                },
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RequireAuth`]: the wrapped service's answer to an admitted
+    /// request, or the refusal.
+    ///
+    /// Not a boxed future: axum's router already boxes the future of every route, and a box of
+    /// our own was one more allocation (and a copy of the future into it) on every request.
+    /// Only a validator that must be awaited (a key fetch, an introspection call) is boxed.
+    pub struct ResponseFuture<S: Service<Request<Body>>> {
+        #[pin]
+        kind: Kind<S>,
+    }
+}
+
+pin_project! {
+    #[project = KindProjection]
+    enum Kind<S: Service<Request<Body>>> {
+        // Admitted: steps 2 to 4 and the wrapped service.
+        Serve {
+            #[pin]
+            serve: Serve<S>,
+        },
+        // Refused, or a body declared too large: the answer is known.
+        Answered {
+            answer: Ready<Result<Response, Infallible>>,
+        },
+        // The validator must be awaited first.
+        Pending {
+            future: BoxFuture<'static, Result<Response, Infallible>>,
+        },
+    }
+}
+
+impl<S: Service<Request<Body>>> ResponseFuture<S> {
+    fn answered(response: Response) -> Self {
+        Self {
+            kind: Kind::Answered {
+                answer: std::future::ready(Ok(response)),
+            },
+        }
+    }
+}
+
+impl<S: Service<Request<Body>>> std::fmt::Debug for ResponseFuture<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<S> Future for ResponseFuture<S>
+where
+    S: Service<Request<Body>, Error = Infallible>,
+    S::Response: IntoResponse,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProjection::Serve { serve } => serve.poll(cx),
+            KindProjection::Answered { answer } => Pin::new(answer).poll(cx),
+            KindProjection::Pending { future } => future.as_mut().poll(cx),
         }
     }
 }
@@ -291,12 +355,12 @@ where
 {
     /// Serves `request`, whose bearer `admitted` describes, through `inner`; a body declared
     /// larger than the limit is refused at once (413).
-    fn new(
+    fn start(
         shared: Arc<Shared<S>>,
         mut inner: S,
         request: Request<Body>,
         admitted: Admitted,
-    ) -> Either<Self, Ready<Result<Response, Infallible>>> {
+    ) -> ResponseFuture<S> {
         let presented = request
             .headers()
             .get(&SESSION_HEADER)
@@ -310,7 +374,7 @@ where
             if usize::try_from(HttpBody::size_hint(&body).lower())
                 .map_or(true, |len| len > guard.body_limit())
             {
-                return Either::Right(std::future::ready(Ok(into_response(body_too_large()))));
+                return ResponseFuture::answered(into_response(body_too_large()));
             }
             Phase::Body {
                 parts: Some(parts),
@@ -324,13 +388,17 @@ where
                 future: call(&shared.layer, &mut inner, request, &admitted, verdict),
             }
         };
-        Either::Left(Self {
-            shared,
-            inner,
-            admitted,
-            presented,
-            phase,
-        })
+        ResponseFuture {
+            kind: Kind::Serve {
+                serve: Self {
+                    shared,
+                    inner,
+                    admitted,
+                    presented,
+                    phase,
+                },
+            },
+        }
     }
 }
 
@@ -572,9 +640,9 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hello"}}"#,
         );
         let future = service.call(call);
-        // glibc's per-thread cache takes blocks of up to 1,032 bytes; the `async fn` this
-        // replaced took 1,528.
-        let size = std::mem::size_of_val(&*future);
+        // glibc's per-thread cache takes blocks of up to 1,032 bytes, and axum's router boxes
+        // this future; the `async fn` this replaced took 1,528.
+        let size = std::mem::size_of_val(&future);
         assert!(size <= 1032, "the future takes {size} bytes");
         let response = future.await.unwrap();
         assert_eq!(response.status(), 200);

@@ -60,6 +60,6 @@ pub mod rmcp;
 #[cfg(feature = "server")]
 pub use authorization_server::authorization_server_router;
 pub use extract::{AuthRejection, Authenticated, RequireScopes, RequireScopesLayer};
-pub use layer::{AuthContext, AuthLayer, DEFAULT_MAX_BODY, RequireAuth, refuse};
+pub use layer::{AuthContext, AuthLayer, DEFAULT_MAX_BODY, RequireAuth, ResponseFuture, refuse};
 pub use mcp_auth_core::guard::{AUDIT_TARGET, MCP_SESSION_ID};
 pub use metadata::metadata_router;
