@@ -38,7 +38,7 @@ use mcp_auth_core::{
     AuthError, BearerToken, InvalidTokenReason, Principal, SecretBytes, TokenValidator,
 };
 
-use crate::jwt::claims::MAX_LEEWAY;
+use crate::jwt::claims::{MAX_LEEWAY, PayloadClaims};
 use crate::jwt::compact::HeaderMemo;
 use crate::jwt::{ClaimsPolicy, CompactJws, DEFAULT_MAX_TOKEN_LEN};
 
@@ -191,7 +191,8 @@ impl HmacValidator {
         self.headers.remember(&jws);
         // The claims are read once, for the checks and for the principal alike; the others
         // stay as text until someone asks for them (`Principal::claims`).
-        let (claims, json) = jws.payload_claims()?;
+        let mut claims = PayloadClaims::default();
+        let json = jws.read_payload(&mut claims)?;
         self.policy.check_known(&claims.known())?;
         let principal = claims
             .into_principal()

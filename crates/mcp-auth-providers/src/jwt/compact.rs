@@ -151,19 +151,24 @@ impl<'a> CompactJws<'a> {
 
 #[cfg(feature = "hmac")]
 impl CompactJws<'_> {
-    /// Decodes the payload and reads the claims the engine checks and maps
-    /// ([`PayloadClaims`]), returning them with the payload's JSON text (for
+    /// Decodes the payload and reads the claims the engine checks and maps into `claims`
+    /// (empty; see [`PayloadClaims::read_from`]), returning the payload's JSON text (for
     /// [`mcp_auth_core::PrincipalBuilder::claims_json`]). Call only after the signature verified.
     ///
     /// # Errors
     ///
     /// [`InvalidTokenReason::Malformed`] when the payload is not base64url JSON object: exactly
     /// when [`CompactJws::claims`] fails.
-    pub(crate) fn payload_claims(&self) -> Result<(PayloadClaims, String), InvalidTokenReason> {
+    pub(crate) fn read_payload(
+        &self,
+        claims: &mut PayloadClaims,
+    ) -> Result<String, InvalidTokenReason> {
         let bytes = decode_to_vec(self.payload)?;
         let json = String::from_utf8(bytes).map_err(|_| InvalidTokenReason::Malformed)?;
-        let claims = serde_json::from_str(&json).map_err(|_| InvalidTokenReason::Malformed)?;
-        Ok((claims, json))
+        claims
+            .read_from(&json)
+            .map_err(|_| InvalidTokenReason::Malformed)?;
+        Ok(json)
     }
 }
 
