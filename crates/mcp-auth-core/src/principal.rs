@@ -329,15 +329,7 @@ impl PrincipalBuilder {
 pub fn principal_from_claims(claims: Map<String, Value>) -> Option<Principal> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
     let subject = text("sub")?;
-    let audiences = match claims.get("aud") {
-        Some(Value::String(aud)) => vec![aud.clone()],
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
-    };
+    let audiences = claim_strings(claims.get("aud"));
     let mut scopes = Scopes::new();
     if let Some(scope) = claims.get("scope").and_then(Value::as_str) {
         scopes.extend(&Scopes::from_claim_lossy(scope));
@@ -377,19 +369,37 @@ pub fn principal_from_claims(claims: Map<String, Value>) -> Option<Principal> {
     if let Some(exp) = exp {
         builder = builder.expires_at_unix(exp);
     }
-    let strings = |name: &str| -> Vec<String> {
-        match claims.get(name) {
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
-            Some(Value::String(one)) => vec![one.clone()],
-            _ => Vec::new(),
-        }
-    };
-    builder = builder.groups(strings("groups")).roles(strings("roles"));
+    builder = builder
+        .groups(claim_strings(claims.get("groups")))
+        .roles(claim_strings(claims.get("roles")));
     Some(builder.claims(claims).build())
+}
+
+/// The strings of a claim that is one string or an array of strings (`aud`, `groups`,
+/// `roles`), as [`principal_from_claims`] reads them: items of another type are dropped, and a
+/// claim of another type (or none) gives none.
+///
+/// # Example
+///
+/// ```
+/// use mcp_auth_core::principal::claim_strings;
+/// use serde_json::json;
+///
+/// assert_eq!(claim_strings(Some(&json!("a"))), ["a"]);
+/// assert_eq!(claim_strings(Some(&json!(["a", 1, "b"]))), ["a", "b"]);
+/// assert!(claim_strings(Some(&json!({"a": 1}))).is_empty());
+/// assert!(claim_strings(None).is_empty());
+/// ```
+pub fn claim_strings(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 use std::time::Duration;
 
 use mcp_auth_core::clock::{SharedClock, system_clock};
-use mcp_auth_core::principal::PrincipalBuilder;
+use mcp_auth_core::principal::{PrincipalBuilder, claim_strings};
 use mcp_auth_core::{InvalidTokenReason, Principal, Scopes};
 use serde_json::{Map, Value};
 
@@ -325,7 +325,7 @@ impl<'a> KnownClaims<'a> {
     #[cfg(any(feature = "oidc", test))]
     pub(crate) fn principal(&self) -> Option<PrincipalBuilder> {
         let subject = text(self.sub)?.to_owned();
-        Some(self.principal_of(subject, strings(self.aud)))
+        Some(self.principal_of(subject, claim_strings(self.aud)))
     }
 
     /// [`KnownClaims::principal`] with its subject and audiences already read (`sub` and `aud`
@@ -368,8 +368,8 @@ impl<'a> KnownClaims<'a> {
             builder = builder.expires_at_unix(exp);
         }
         builder
-            .groups(strings(self.groups))
-            .roles(strings(self.roles))
+            .groups(claim_strings(self.groups))
+            .roles(claim_strings(self.roles))
     }
 }
 
@@ -378,21 +378,7 @@ fn text(claim: Option<&Value>) -> Option<&str> {
     claim.and_then(Value::as_str)
 }
 
-/// The strings of a claim that is one string or an array of them (`aud`, `groups`, `roles`);
-/// items of another type are dropped.
-fn strings(claim: Option<&Value>) -> Vec<String> {
-    match claim {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
-}
-
-/// [`strings`], moving the strings out of the claim rather than copying them.
+/// [`claim_strings`], moving the strings out of the claim rather than copying them.
 #[cfg(any(feature = "hmac", test))]
 fn into_strings(claim: Option<Value>) -> Vec<String> {
     match claim {

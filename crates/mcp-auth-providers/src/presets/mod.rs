@@ -26,13 +26,5 @@ pub(crate) fn text<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a
 
 /// A claim that is a string or an array of strings.
 pub(crate) fn strings(claims: &Map<String, Value>, name: &str) -> Vec<String> {
-    match claims.get(name) {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        Some(Value::String(one)) => vec![one.clone()],
-        _ => Vec::new(),
-    }
+    mcp_auth_core::principal::claim_strings(claims.get(name))
 }
