@@ -400,38 +400,9 @@ where
             },
         }
     }
-}
 
-/// Hands the admitted request to the wrapped service (the session verdict applied, the
-/// principal and the context in its extensions).
-fn call<S: Service<Request<Body>>>(
-    layer: &AuthLayer,
-    inner: &mut S,
-    mut request: Request<Body>,
-    admitted: &Admitted,
-    verdict: SessionVerdict,
-) -> S::Future {
-    if verdict == SessionVerdict::Foreign {
-        // The MCP server then answers exactly as for an unknown session, whatever the method.
-        request
-            .headers_mut()
-            .insert(SESSION_HEADER, HeaderValue::from_static(FOREIGN_SESSION));
-    }
-    request
-        .extensions_mut()
-        .insert(admitted.principal().clone());
-    request.extensions_mut().insert(thread_context(layer));
-    inner.call(request)
-}
-
-impl<S> Future for Serve<S>
-where
-    S: Service<Request<Body>, Error = Infallible>,
-    S::Response: IntoResponse,
-{
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    /// Polled by [`ResponseFuture`] only: the body phase, then the wrapped service's call.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Response, Infallible>> {
         let mut this = self.project();
         let guard = &this.shared.layer.guard;
         loop {
@@ -502,6 +473,28 @@ where
             }
         }
     }
+}
+
+/// Hands the admitted request to the wrapped service (the session verdict applied, the
+/// principal and the context in its extensions).
+fn call<S: Service<Request<Body>>>(
+    layer: &AuthLayer,
+    inner: &mut S,
+    mut request: Request<Body>,
+    admitted: &Admitted,
+    verdict: SessionVerdict,
+) -> S::Future {
+    if verdict == SessionVerdict::Foreign {
+        // The MCP server then answers exactly as for an unknown session, whatever the method.
+        request
+            .headers_mut()
+            .insert(SESSION_HEADER, HeaderValue::from_static(FOREIGN_SESSION));
+    }
+    request
+        .extensions_mut()
+        .insert(admitted.principal().clone());
+    request.extensions_mut().insert(thread_context(layer));
+    inner.call(request)
 }
 
 /// This thread's copy of `layer`'s context, for the request extensions.
